@@ -1,0 +1,384 @@
+/**
+ * `rampart(options)`: validates every option once, precomputes every header value,
+ * and returns the instance adapters use to create one context per request.
+ */
+
+import { encodeBase64Url } from './_internal/base64.ts';
+import { describe, isPlainObject, rejectUnknownKeys } from './_internal/describe.ts';
+import { fillRandom } from './_internal/random.ts';
+import { errorResponse, isRampartError } from './errors.ts';
+import {
+  compileHeaders,
+  compileOverrides,
+  type HeaderBlocks,
+  type HeaderEntry,
+  type HeaderOverrides,
+  type HeadersOptions,
+  type ResolvedHeaders,
+} from './headers/policy.ts';
+import { compileReports, type ReportReceiver, type ReportsOptions } from './headers/reports.ts';
+import { parseKeyring, type KeyInput, type Keyring } from './keys.ts';
+import { compileProxyPolicy, type ProxyPolicy, type TrustProxyOption } from './proxy.ts';
+
+/** Where log lines go. Default: `console`. */
+export interface Logger {
+  warn(message: string): void;
+}
+
+/** Options of `rampart()`. Every option has a secure default; see each for it. */
+export interface RampartOptions {
+  /** Default: `'production'` when `NODE_ENV` is `production`, else `'development'`. */
+  readonly mode?: 'production' | 'development';
+  /**
+   * Secret keys, current first; older keys still verify. Default: the
+   * `RAMPART_KEYS` environment variable (comma-separated). Required in production.
+   */
+  readonly keys?: KeyInput | readonly KeyInput[];
+  /** The public origin(s) of the site, e.g. `'https://example.com'`. Required in production. */
+  readonly origin?: string | readonly string[];
+  /** Proxies allowed to set `X-Forwarded-*`: a hop count or addresses/CIDR ranges. Default `false`. */
+  readonly trustProxy?: TrustProxyOption;
+  /** Redirect plain-HTTP requests to the HTTPS origin. Default: on in production, off in development. */
+  readonly httpsRedirect?: boolean | { readonly exempt?: readonly string[] };
+  /** The security headers. */
+  readonly headers?: HeadersOptions;
+  /** The CSP violation report endpoint, or `false` to turn it off. Default on at `/_rampart/csp-report`. */
+  readonly reports?: ReportsOptions | false;
+  /** Where warnings go. Default `console`. */
+  readonly logger?: Logger;
+  /** The clock, in milliseconds since the epoch. Default `Date.now`; tests inject their own. */
+  readonly clock?: () => number;
+}
+
+/**
+ * What an adapter knows about an incoming request. It is cheaper than a `Request`
+ * on runtimes that do not have one already (node:http); `toRequest()` builds one
+ * only when rampart needs the body.
+ */
+export interface IncomingRequest {
+  readonly method: string;
+  /** The request target in origin form: path and query, e.g. `/a?b=1`. */
+  readonly target: string;
+  /** True when the connection itself is TLS. */
+  readonly tls: boolean;
+  /** The peer address of the connection. */
+  readonly remoteAddress: string | undefined;
+  /** A header value by lowercase name, duplicates joined with `, `. */
+  header(lowerName: string): string | undefined;
+  /** The whole request as a Web `Request`, body included. */
+  toRequest(): Request;
+}
+
+/** A precompiled set of header changes for some routes; see `Rampart.headerPolicy`. */
+export class HeaderPolicy {
+  readonly #blocks: HeaderBlocks;
+  /** @internal Created by `Rampart.headerPolicy`. */
+  constructor(blocks: HeaderBlocks, token: symbol) {
+    if (token !== POLICY_TOKEN) throw new TypeError('rampart: create header policies with security.headerPolicy(overrides).');
+    this.#blocks = blocks;
+  }
+  /** @internal */
+  static blocksOf(policy: HeaderPolicy): HeaderBlocks {
+    return policy.#blocks;
+  }
+}
+const POLICY_TOKEN = Symbol('HeaderPolicy');
+
+/** Response headers rampart removes whatever the handler did. */
+const STRIPPED_HEADERS = ['x-powered-by', 'public-key-pins', 'public-key-pins-report-only', 'expect-ct', 'feature-policy'] as const;
+
+/** The per-request context: one per request, reachable from every adapter. */
+export class RequestContext {
+  /** This response's CSP nonce: 128 random bits, base64url. Put it on inline `<script>` and `<style>`. */
+  readonly nonce: string;
+  /** True when the request came over HTTPS (as decided by `trustProxy`). */
+  readonly secure: boolean;
+  /** The host the client asked for (as decided by `trustProxy`). */
+  readonly host: string | undefined;
+  /** The client's address (as decided by `trustProxy`). */
+  readonly clientAddress: string | undefined;
+  readonly #instance: Rampart;
+  #blocks: HeaderBlocks;
+
+  /** @internal Created by `Rampart.begin`. */
+  constructor(instance: Rampart, blocks: HeaderBlocks, facts: { secure: boolean; host: string | undefined; clientAddress: string | undefined }) {
+    this.#instance = instance;
+    this.#blocks = blocks;
+    this.nonce = newNonce();
+    this.secure = facts.secure;
+    this.host = facts.host;
+    this.clientAddress = facts.clientAddress;
+  }
+
+  /**
+   * Changes this response's security headers: pass a policy made at startup with
+   * `security.headerPolicy(...)` (precomputed, the fast way) or overrides directly.
+   *
+   * @example
+   * ```ts
+   * const embeddable = security.headerPolicy({ xFrameOptions: false, contentSecurityPolicy: { set: { 'frame-ancestors': ['https://partner.example'] } } })
+   * app.get('/widget', (req, res) => { req.rampart.useHeaders(embeddable); ... })
+   * ```
+   */
+  useHeaders(policy: HeaderPolicy | HeaderOverrides): void {
+    this.#blocks = HeaderPolicy.blocksOf(policy instanceof HeaderPolicy ? policy : this.#instance.headerPolicy(policy));
+  }
+
+  /**
+   * The security headers for a response of this content type, as a flat list of
+   * `[lowercaseName, Name, value]` triplets. For adapter authors; a header the
+   * handler already set is to be left as the handler set it.
+   */
+  securityHeaders(contentType: string | null | undefined): readonly string[] {
+    const blocks = this.#blocks;
+    const entries = isDocument(contentType)
+      ? this.secure ? blocks.htmlSecure : blocks.htmlInsecure
+      : this.secure ? blocks.otherSecure : blocks.otherInsecure;
+    return materialize(entries, this.nonce);
+  }
+}
+
+const NONCE_BYTES = new Uint8Array(16);
+function newNonce(): string {
+  return encodeBase64Url(fillRandom(NONCE_BYTES));
+}
+
+function materialize(entries: readonly HeaderEntry[], nonce: string): string[] {
+  const flat = new Array<string>(entries.length * 3);
+  for (let index = 0; index < entries.length; index++) {
+    const { lowerName, name, value } = entries[index]!;
+    flat[index * 3] = lowerName;
+    flat[index * 3 + 1] = name;
+    flat[index * 3 + 2] = typeof value === 'string' ? value : value.join(nonce);
+  }
+  return flat;
+}
+
+/** True for the media types browsers render as a document that can run script. */
+function isDocument(contentType: string | null | undefined): boolean {
+  if (!contentType) return false;
+  const end = contentType.indexOf(';');
+  const type = (end === -1 ? contentType : contentType.slice(0, end)).trim().toLowerCase();
+  return type === 'text/html' || type === 'application/xhtml+xml';
+}
+
+function readMode(option: unknown): 'production' | 'development' {
+  if (option === 'production' || option === 'development') return option;
+  if (option !== undefined) throw new TypeError(`rampart: mode: expected "production" or "development", got ${describe(option)}.`);
+  const environment = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  return environment?.NODE_ENV === 'production' ? 'production' : 'development';
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+function readOrigins(option: unknown, production: boolean): URL[] {
+  if (option === undefined) {
+    if (production) {
+      throw new TypeError(
+        'rampart: origin: production mode needs the public origin of the site, e.g. origin: "https://example.com". It decides where HTTP is redirected and which requests are same-origin.',
+      );
+    }
+    return [];
+  }
+  const list = typeof option === 'string' ? [option] : option;
+  if (!Array.isArray(list) || list.length === 0) throw new TypeError(`rampart: origin: expected an origin or a list of origins, got ${describe(option)}.`);
+  return (list as unknown[]).map((item, index) => {
+    const where = list.length === 1 ? 'origin' : `origin[${index}]`;
+    let url: URL;
+    try {
+      if (typeof item !== 'string') throw new TypeError('not a string');
+      url = new URL(item);
+    } catch {
+      throw new TypeError(`rampart: ${where}: ${describe(item)} is not an absolute URL like "https://example.com".`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError(`rampart: ${where}: ${describe(item)} must use https: (or http: for local development).`);
+    if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username || url.password) {
+      throw new TypeError(`rampart: ${where}: ${describe(item)} must be an origin only (scheme, host and port), like ${JSON.stringify(url.origin)}.`);
+    }
+    if (production && url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
+      throw new TypeError(`rampart: ${where}: ${describe(item)} uses plain HTTP in production; cookies and CSRF protection need https:.`);
+    }
+    return url;
+  });
+}
+
+function readRedirect(option: unknown, production: boolean, origins: readonly URL[]): { exempt: ReadonlySet<string> } | undefined {
+  const httpsOrigin = origins.some((origin) => origin.protocol === 'https:');
+  if (option === undefined) return production && httpsOrigin ? { exempt: new Set() } : undefined;
+  if (option === false) return undefined;
+  if (option !== true && !isPlainObject(option)) throw new TypeError(`rampart: httpsRedirect: expected true, false or { exempt }, got ${describe(option)}.`);
+  if (!httpsOrigin) throw new TypeError('rampart: httpsRedirect: needs an https: origin to redirect to; set the origin option.');
+  if (option === true) return { exempt: new Set() };
+  rejectUnknownKeys(option, ['exempt'], 'httpsRedirect.');
+  const exempt = option.exempt ?? [];
+  if (!Array.isArray(exempt) || exempt.some((path) => typeof path !== 'string' || !path.startsWith('/'))) {
+    throw new TypeError(`rampart: httpsRedirect.exempt: expected exact paths like "/healthz", got ${describe(exempt)}.`);
+  }
+  return { exempt: new Set(exempt as string[]) };
+}
+
+const OPTION_NAMES = ['mode', 'keys', 'origin', 'trustProxy', 'httpsRedirect', 'headers', 'reports', 'logger', 'clock'];
+
+function pathOf(target: string): string {
+  const query = target.indexOf('?');
+  return query === -1 ? target : target.slice(0, query);
+}
+
+/**
+ * A configured rampart instance. Create it once at startup with `rampart(options)`
+ * and hand it to an adapter.
+ */
+export class Rampart {
+  readonly mode: 'production' | 'development';
+  /** The configured public origins (`https://example.com`), empty in development when none is set. */
+  readonly origins: readonly string[];
+  /** @internal The keyring, for the modules that derive subkeys from it. */
+  readonly keyring: Keyring;
+  readonly #logger: Logger;
+  readonly #headers: ResolvedHeaders;
+  readonly #proxy: ProxyPolicy;
+  readonly #redirect: { exempt: ReadonlySet<string> } | undefined;
+  readonly #reports: ReportReceiver | undefined;
+  readonly #httpsOrigins: readonly URL[];
+  readonly #overrides = new WeakMap<object, HeaderPolicy>();
+  readonly #warned = new Set<string>();
+
+  /** @internal Use `rampart(options)`. */
+  constructor(options: RampartOptions = {}) {
+    if (!isPlainObject(options as unknown)) throw new TypeError(`rampart: expected an options object, got ${describe(options)}.`);
+    rejectUnknownKeys(options, OPTION_NAMES, '');
+    const logger = options.logger ?? console;
+    if (typeof logger?.warn !== 'function') throw new TypeError('rampart: logger: expected an object with a warn(message) method.');
+    this.#logger = logger;
+    const warn = (message: string): void => logger.warn(message);
+    const clock = options.clock ?? Date.now;
+    if (typeof clock !== 'function') throw new TypeError(`rampart: clock: expected a function returning milliseconds, got ${describe(clock)}.`);
+    this.mode = readMode(options.mode);
+    const production = this.mode === 'production';
+    this.keyring = parseKeyring(options.keys, production, warn);
+    const origins = readOrigins(options.origin, production);
+    this.origins = origins.map((origin) => origin.origin);
+    this.#httpsOrigins = origins.filter((origin) => origin.protocol === 'https:');
+    this.#proxy = compileProxyPolicy(options.trustProxy);
+    this.#redirect = readRedirect(options.httpsRedirect, production, origins);
+    this.#reports = compileReports(options.reports, warn, clock);
+    this.#headers = compileHeaders(options.headers, { production, reportPath: this.#reports?.path, warn });
+  }
+
+  /**
+   * Precompiles header changes for some routes, once, at startup. Apply them per
+   * response with `context.useHeaders(policy)`.
+   *
+   * @example
+   * ```ts
+   * const withCdnImages = security.headerPolicy({ contentSecurityPolicy: { add: { 'img-src': ['https://cdn.example'] } } })
+   * ```
+   */
+  headerPolicy(overrides: HeaderOverrides): HeaderPolicy {
+    if (overrides !== null && typeof overrides === 'object') {
+      const cached = this.#overrides.get(overrides);
+      if (cached) return cached;
+    }
+    const environment = { production: this.mode === 'production', reportPath: this.#reports?.path, warn: (message: string) => this.#logger.warn(message) };
+    const policy = new HeaderPolicy(compileOverrides(this.#headers, overrides, environment), POLICY_TOKEN);
+    this.#overrides.set(overrides, policy);
+    return policy;
+  }
+
+  /**
+   * Starts handling a request. Returns the request's context, or a response to
+   * send instead of calling the handler (the HTTPS redirect, the report endpoint).
+   * For adapter authors.
+   */
+  begin(incoming: IncomingRequest): RequestContext | Response | Promise<Response> {
+    const facts = this.#proxy({ tls: incoming.tls, remoteAddress: incoming.remoteAddress, host: incoming.header('host'), header: (name) => incoming.header(name) });
+    if (this.#reports !== undefined || this.#redirect !== undefined) {
+      const path = pathOf(incoming.target);
+      if (this.#redirect !== undefined && !facts.secure && !this.#redirect.exempt.has(path)) {
+        return this.#redirectToHttps(incoming.target, facts.host);
+      }
+      if (this.#reports !== undefined && path === this.#reports.path) {
+        return this.#receiveReport(incoming, facts);
+      }
+    }
+    return new RequestContext(this, this.#headers.blocks, facts);
+  }
+
+  /**
+   * Adds the security headers to a response the handler produced, leaving headers
+   * the handler set itself as they are (except `X-Powered-By` and retired headers
+   * such as `Public-Key-Pins`, which are removed). For adapter authors.
+   */
+  finish(context: RequestContext, response: Response): Response {
+    let target = response;
+    try {
+      applyHeaders(context, target.headers, this);
+    } catch {
+      // Responses from fetch() or Response.redirect() have immutable headers: copy.
+      target = new Response(response.body, response);
+      applyHeaders(context, target.headers, this);
+    }
+    return target;
+  }
+
+  /** Turns an error thrown while handling a request into its response, or undefined if it is not ours. */
+  errorResponse(error: unknown, accept: string | null | undefined): Response | undefined {
+    return isRampartError(error) ? errorResponse(error, accept) : undefined;
+  }
+
+  /** @internal Warns once per distinct message. */
+  warnOnce(message: string): void {
+    if (this.#warned.has(message)) return;
+    this.#warned.add(message);
+    this.#logger.warn(message);
+  }
+
+  #redirectToHttps(target: string, host: string | undefined): Response {
+    const requested = host?.replace(/:\d+$/, '').toLowerCase();
+    const origin = this.#httpsOrigins.find((candidate) => candidate.hostname === requested) ?? this.#httpsOrigins[0]!;
+    const location = `${origin.origin}${target.startsWith('/') ? target : '/'}`;
+    return this.#withMinimalHeaders(new Response(null, { status: 308, headers: { Location: location, 'Cache-Control': 'no-store' } }), false);
+  }
+
+  async #receiveReport(incoming: IncomingRequest, facts: { secure: boolean; clientAddress: string | undefined }): Promise<Response> {
+    const response = await this.#reports!.receive(incoming.toRequest(), facts.clientAddress);
+    return this.#withMinimalHeaders(response, facts.secure);
+  }
+
+  #withMinimalHeaders(response: Response, secure: boolean): Response {
+    const blocks = this.#headers.blocks;
+    const entries = secure ? blocks.otherSecure : blocks.otherInsecure;
+    for (const { name, value } of entries) {
+      if (!response.headers.has(name) && typeof value === 'string') response.headers.set(name, value);
+    }
+    return response;
+  }
+}
+
+function applyHeaders(context: RequestContext, headers: Headers, instance: Rampart): void {
+  for (const name of STRIPPED_HEADERS) {
+    if (!headers.has(name)) continue;
+    headers.delete(name);
+    if (name !== 'x-powered-by') instance.warnOnce(`rampart: removed the ${name} header a handler set; browsers no longer support it.`);
+  }
+  const flat = context.securityHeaders(headers.get('content-type'));
+  for (let index = 0; index < flat.length; index += 3) {
+    if (!headers.has(flat[index]!)) headers.set(flat[index + 1]!, flat[index + 2]!);
+  }
+}
+
+/**
+ * Creates a rampart instance: validates every option (a mistake throws here, at
+ * startup, naming the option and the fix) and precomputes every header.
+ *
+ * @example
+ * ```ts
+ * import { rampart } from 'rampart'
+ * const security = rampart({ origin: 'https://example.com', trustProxy: 1 })
+ * ```
+ */
+export function rampart(options?: RampartOptions): Rampart {
+  return new Rampart(options);
+}
+
+export { STRIPPED_HEADERS };
