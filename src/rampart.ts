@@ -23,6 +23,8 @@ import { compileProxyPolicy, type ProxyPolicy, type TrustProxyOption } from './p
 /** Where log lines go. Default: `console`. */
 export interface Logger {
   warn(message: string): void;
+  /** Unexpected errors from handlers. Default: `warn`. */
+  error?(message: string, error: unknown): void;
 }
 
 /** Options of `rampart()`. Every option has a secure default; see each for it. */
@@ -321,9 +323,18 @@ export class Rampart {
     return target;
   }
 
-  /** Turns an error thrown while handling a request into its response, or undefined if it is not ours. */
-  errorResponse(error: unknown, accept: string | null | undefined): Response | undefined {
-    return isRampartError(error) ? errorResponse(error, accept) : undefined;
+  /**
+   * The response for an error a handler threw: a rampart error's own response, or a
+   * plain 500 (logged; never the message or stack) for anything else. For adapter authors.
+   */
+  failureResponse(error: unknown, accept: string | null | undefined): Response {
+    if (isRampartError(error)) return errorResponse(error, accept);
+    if (this.#logger.error) this.#logger.error('rampart: a request handler failed', error);
+    else this.#logger.warn(`rampart: a request handler failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return this.#withMinimalHeaders(
+      new Response('Internal Server Error\n', { status: 500, headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' } }),
+      false,
+    );
   }
 
   /** @internal Warns once per distinct message. */

@@ -1,0 +1,33 @@
+// The reference app as a bare Fetch handler: the shape Bun, Deno and Workers serve.
+import { createAdaptorServer } from '@hono/node-server';
+import { rampart } from 'rampart';
+import { rampartFetch } from 'rampart/adapters/fetch';
+import { data, embedOverrides, embedPage, exampleOptions, homePage } from '../shared/pages.mjs';
+
+const html = { 'content-type': 'text/html; charset=utf-8' };
+
+export function createApp(options) {
+  const security = rampart(exampleOptions(options));
+  const embeddable = security.headerPolicy(embedOverrides);
+
+  const fetch = rampartFetch(
+    security,
+    (request, context) => {
+      const { pathname } = new URL(request.url);
+      if (request.method === 'GET' && pathname === '/') return new Response(homePage(context.nonce), { headers: html });
+      if (request.method === 'GET' && pathname === '/embed') {
+        context.useHeaders(embeddable);
+        return new Response(embedPage(context.nonce), { headers: html });
+      }
+      if (request.method === 'GET' && pathname === '/data.json') return Response.json(data);
+      return new Response('Not Found\n', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+    },
+    // Under @hono/node-server the socket is passed beside the request.
+    { clientAddress: (_request, env) => env?.incoming?.socket?.remoteAddress },
+  );
+  return { fetch };
+}
+
+export function createServer(options) {
+  return createAdaptorServer({ fetch: createApp(options).fetch });
+}

@@ -1,0 +1,41 @@
+/**
+ * Shared plumbing of the Web adapters (Fetch handler, Hono): a Web `Request` seen
+ * as rampart's `IncomingRequest`.
+ */
+
+import type { IncomingRequest } from '../rampart.ts';
+
+/** Wraps a `Request`; the URL is sliced, not parsed, to keep the request path cheap. */
+export class FetchIncoming implements IncomingRequest {
+  readonly method: string;
+  readonly target: string;
+  readonly tls: boolean;
+  readonly remoteAddress: string | undefined;
+  readonly #request: Request;
+  readonly #urlHost: string;
+
+  constructor(request: Request, remoteAddress: string | undefined) {
+    this.#request = request;
+    this.method = request.method;
+    this.remoteAddress = remoteAddress;
+    const url = request.url;
+    const schemeEnd = url.indexOf('://');
+    const pathStart = url.indexOf('/', schemeEnd + 3);
+    this.tls = url.startsWith('https:');
+    this.#urlHost = url.slice(schemeEnd + 3, pathStart === -1 ? url.length : pathStart);
+    const target = pathStart === -1 ? '/' : url.slice(pathStart);
+    const hash = target.indexOf('#');
+    this.target = hash === -1 ? target : target.slice(0, hash);
+  }
+
+  header(lowerName: string): string | undefined {
+    const value = this.#request.headers.get(lowerName);
+    if (value !== null) return value;
+    // Runtimes differ on whether `Host` is kept in `Request.headers`; the URL always has it.
+    return lowerName === 'host' ? this.#urlHost : undefined;
+  }
+
+  toRequest(): Request {
+    return this.#request;
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The Fastify adapter: a plugin that puts the context in `request.rampart` and
+ * secures every reply.
+ *
+ * @example
+ * ```ts
+ * import Fastify from 'fastify'
+ * import { rampart } from 'rampart'
+ * import { rampartFastify } from 'rampart/adapters/fastify'
+ *
+ * const app = Fastify()
+ * await app.register(rampartFastify(rampart({ origin: 'https://example.com' })))
+ * app.get('/', (request, reply) => reply.type('text/html').send(`<script nonce="${request.rampart.nonce}">…</script>`))
+ * ```
+ *
+ * @packageDocumentation
+ */
+
+import type { FastifyError, FastifyInstance, FastifyPluginCallback } from 'fastify';
+import { isRampartError } from '../errors.ts';
+import { RequestContext, type Rampart } from '../rampart.ts';
+import { NodeIncoming } from './_node/incoming.ts';
+import { protectResponse, sendResponse } from './_node/response.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The rampart context of this request. */
+    rampart: RequestContext;
+  }
+}
+
+/**
+ * The rampart plugin for Fastify. It applies to the whole instance (not only the
+ * plugin's encapsulation context), so register it first.
+ */
+export function rampartFastify(security: Rampart): FastifyPluginCallback {
+  function rampartPlugin(app: FastifyInstance, _options: unknown, done: (error?: Error) => void): void {
+    app.decorateRequest('rampart', null as unknown as RequestContext);
+    app.addHook('onRequest', (request, reply, next) => {
+      const started = security.begin(new NodeIncoming(request.raw));
+      if (!(started instanceof RequestContext)) {
+        reply.hijack();
+        Promise.resolve(started)
+          .then((early) => sendResponse(reply.raw, early, request.method))
+          .catch((error: unknown) => reply.raw.destroy(error instanceof Error ? error : undefined));
+        return;
+      }
+      request.rampart = started;
+      protectResponse(reply.raw, started);
+      next();
+    });
+    // Fastify answers thrown errors with their message; a rampart error has its own response.
+    const previous = app.errorHandler;
+    app.setErrorHandler(async function rampartErrorHandler(error: FastifyError, request, reply) {
+      if (!isRampartError(error)) return previous.call(this, error, request, reply);
+      const response = security.failureResponse(error, request.headers.accept);
+      reply.code(response.status);
+      response.headers.forEach((value, name) => void reply.header(name, value));
+      return reply.send(await response.text());
+    });
+    done();
+  }
+  // What fastify-plugin does, without the dependency: share the hook with the parent scope.
+  Object.assign(rampartPlugin, { [Symbol.for('skip-override')]: true, [Symbol.for('fastify.display-name')]: 'rampart' });
+  return rampartPlugin as FastifyPluginCallback;
+}

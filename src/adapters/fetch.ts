@@ -1,0 +1,57 @@
+/**
+ * The Fetch adapter: wraps a `(request) => Response` handler, the shape of Bun,
+ * Deno, Cloudflare Workers and Hono's `app.fetch`.
+ *
+ * @example
+ * ```ts
+ * import { rampart } from 'rampart'
+ * import { rampartFetch } from 'rampart/adapters/fetch'
+ *
+ * const security = rampart({ origin: 'https://example.com' })
+ * export default {
+ *   fetch: rampartFetch(security, (request, context) =>
+ *     new Response(`<script nonce="${context.nonce}">…</script>`, { headers: { 'content-type': 'text/html' } })),
+ * }
+ * ```
+ *
+ * @packageDocumentation
+ */
+
+import { RequestContext, type Rampart } from '../rampart.ts';
+import { FetchIncoming } from './_fetch.ts';
+
+/** A Fetch handler that also receives the request's rampart context. */
+export type ProtectedFetchHandler<Rest extends unknown[]> = (
+  request: Request,
+  context: RequestContext,
+  ...rest: Rest
+) => Response | Promise<Response>;
+
+/** Options of `rampartFetch`. */
+export interface FetchAdapterOptions<Rest extends unknown[]> {
+  /**
+   * The connection's peer address, from what your runtime passes beside the
+   * request (Bun: `server.requestIP(request)?.address`; Deno: `info.remoteAddr.hostname`).
+   */
+  readonly clientAddress?: (request: Request, ...rest: Rest) => string | undefined;
+}
+
+/** Wraps a Fetch handler so every response carries rampart's protections. */
+export function rampartFetch<Rest extends unknown[] = []>(
+  security: Rampart,
+  handler: ProtectedFetchHandler<Rest>,
+  options: FetchAdapterOptions<Rest> = {},
+): (request: Request, ...rest: Rest) => Promise<Response> {
+  const clientAddress = options.clientAddress;
+  return async function rampartFetchHandler(request: Request, ...rest: Rest): Promise<Response> {
+    const started = security.begin(new FetchIncoming(request, clientAddress?.(request, ...rest)));
+    if (!(started instanceof RequestContext)) return started;
+    let response: Response;
+    try {
+      response = await handler(request, started, ...rest);
+    } catch (error) {
+      response = security.failureResponse(error, request.headers.get('accept'));
+    }
+    return security.finish(started, response);
+  };
+}

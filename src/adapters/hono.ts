@@ -1,0 +1,54 @@
+/**
+ * The Hono adapter: a middleware that puts the context in `c.get('rampart')` and
+ * secures every response, on any runtime Hono runs on.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from 'hono'
+ * import { rampart } from 'rampart'
+ * import { rampartHono, type RampartVariables } from 'rampart/adapters/hono'
+ *
+ * const app = new Hono<{ Variables: RampartVariables }>()
+ * app.use(rampartHono(rampart({ origin: 'https://example.com' })))
+ * app.get('/', (c) => c.html(`<script nonce="${c.get('rampart').nonce}">…</script>`))
+ * ```
+ *
+ * @packageDocumentation
+ */
+
+import type { Context, MiddlewareHandler } from 'hono';
+import { isRampartError } from '../errors.ts';
+import { RequestContext, type Rampart } from '../rampart.ts';
+import { FetchIncoming } from './_fetch.ts';
+
+/** The variables rampart adds to Hono's context. */
+export interface RampartVariables {
+  rampart: RequestContext;
+}
+
+/** Options of `rampartHono`. */
+export interface HonoAdapterOptions {
+  /** The peer address. Default: the socket address under `@hono/node-server`, else none. */
+  readonly clientAddress?: (c: Context) => string | undefined;
+}
+
+function nodeServerAddress(c: Context): string | undefined {
+  const environment = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  return environment?.incoming?.socket?.remoteAddress;
+}
+
+/** The rampart middleware for Hono. Register it first, before any route. */
+export function rampartHono(security: Rampart, options: HonoAdapterOptions = {}): MiddlewareHandler<{ Variables: RampartVariables }> {
+  const clientAddress = options.clientAddress ?? nodeServerAddress;
+  return async function rampartMiddleware(c, next) {
+    const started = security.begin(new FetchIncoming(c.req.raw, clientAddress(c)));
+    if (!(started instanceof RequestContext)) return await started;
+    c.set('rampart', started);
+    await next();
+    // Hono turns a thrown error into a generic 500; a rampart error has its own response.
+    if (c.error !== undefined && isRampartError(c.error)) c.res = security.failureResponse(c.error, c.req.header('accept'));
+    const finished = security.finish(started, c.res);
+    if (finished !== c.res) c.res = finished;
+    return undefined;
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * The node:http adapter: wraps a `(req, res, context)` handler for
+ * `http.createServer` or `https.createServer`.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http'
+ * import { rampart } from 'rampart'
+ * import { rampartNode } from 'rampart/adapters/node'
+ *
+ * const security = rampart({ origin: 'https://example.com' })
+ * createServer(rampartNode(security, (req, res, context) => {
+ *   res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+ *   res.end(`<script nonce="${context.nonce}">…</script>`)
+ * })).listen(3000)
+ * ```
+ *
+ * @packageDocumentation
+ */
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RequestContext, type Rampart } from '../rampart.ts';
+import { NodeIncoming } from './_node/incoming.ts';
+import { protectResponse, sendResponse } from './_node/response.ts';
+
+/** A node:http handler that also receives the request's rampart context. */
+export type ProtectedNodeHandler = (request: IncomingMessage, response: ServerResponse, context: RequestContext) => unknown;
+
+/**
+ * Runs rampart before a node:http request handler. The context also stays
+ * reachable as `contextOf(request)`, for code that only has the request.
+ */
+export function rampartNode(security: Rampart, handler: ProtectedNodeHandler): (request: IncomingMessage, response: ServerResponse) => void {
+  return function rampartNodeHandler(request, response) {
+    const started = security.begin(new NodeIncoming(request));
+    if (!(started instanceof RequestContext)) {
+      void respondWith(response, started, request.method ?? 'GET');
+      return;
+    }
+    CONTEXTS.set(request, started);
+    protectResponse(response, started);
+    let result: unknown;
+    try {
+      result = handler(request, response, started);
+    } catch (error) {
+      fail(security, request, response, error);
+      return;
+    }
+    if (result instanceof Promise) result.catch((error: unknown) => fail(security, request, response, error));
+  };
+}
+
+const CONTEXTS = new WeakMap<IncomingMessage, RequestContext>();
+
+/** The rampart context of a request handled by `rampartNode`. */
+export function contextOf(request: IncomingMessage): RequestContext {
+  const context = CONTEXTS.get(request);
+  if (!context) throw new TypeError('rampart: this request did not go through rampartNode(); wrap the handler with it.');
+  return context;
+}
+
+async function respondWith(response: ServerResponse, result: Response | Promise<Response>, method: string): Promise<void> {
+  await sendResponse(response, await result, method);
+}
+
+function fail(security: Rampart, request: IncomingMessage, response: ServerResponse, error: unknown): void {
+  const failure = security.failureResponse(error, request.headers.accept);
+  if (response.headersSent) {
+    response.destroy();
+    return;
+  }
+  for (const name of response.getHeaderNames()) response.removeHeader(name);
+  void sendResponse(response, failure, request.method ?? 'GET');
+}
