@@ -258,6 +258,7 @@ function toTokens(value: unknown, where: string): string[] {
     if (token.length === 0) fail(where, 'a source cannot be an empty string.');
     // A ';' or ',' would end the directive or start a second policy: header injection.
     if (/[;,]/.test(token)) fail(where, `${describe(token)} contains ";" or ",", which would inject a directive or a policy.`);
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
     if (/[\s\u0000-\u001f\u007f]/.test(token)) fail(where, `${describe(token)} contains whitespace or a control character; pass each source as its own array item.`);
     if (/[^\u0020-\u007e]/.test(token)) fail(where, `${describe(token)} contains a non-ASCII character; write hosts in punycode.`);
     return token;
