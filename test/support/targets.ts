@@ -15,7 +15,7 @@ export type AdapterName = (typeof ADAPTERS)[number];
 export interface RequestOptions {
   readonly method?: string;
   readonly headers?: Record<string, string>;
-  readonly body?: string | Uint8Array;
+  readonly body?: string | Uint8Array<ArrayBuffer>;
 }
 
 export interface Target {
