@@ -33,13 +33,21 @@ function distance(left: string, right: string): number {
   return previous[right.length]!;
 }
 
+function commonPrefix(left: string, right: string): number {
+  let index = 0;
+  while (index < left.length && index < right.length && left[index] === right[index]) index++;
+  return index;
+}
+
 /** The known name closest to `name`, if it is close enough to be a likely typo. */
 export function closest(name: string, known: readonly string[]): string | undefined {
   const lower = name.toLowerCase().replace(/[-_]/g, '');
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of known) {
-    const score = distance(lower, candidate.toLowerCase().replace(/[-_]/g, ''));
+    const other = candidate.toLowerCase().replace(/[-_]/g, '');
+    // A long shared beginning ("maxBodySize" for "maxBodyBytes") is a likely mix-up too.
+    const score = commonPrefix(lower, other) >= 6 ? 1 : distance(lower, other);
     if (score < bestDistance) {
       best = candidate;
       bestDistance = score;
