@@ -14,12 +14,13 @@ export function createApp(options) {
     security,
     (request, context) => {
       const { pathname } = new URL(request.url);
-      if (request.method === 'GET' && pathname === '/') return new Response(homePage(context.nonce), { headers: html });
-      if (request.method === 'GET' && pathname === '/embed') {
+      const reading = request.method === 'GET' || request.method === 'HEAD';
+      if (reading && pathname === '/') return new Response(homePage(context.nonce), { headers: html });
+      if (reading && pathname === '/embed') {
         context.useHeaders(embeddable);
         return new Response(embedPage(context.nonce), { headers: html });
       }
-      if (request.method === 'GET' && pathname === '/data.json') return Response.json(data);
+      if (reading && pathname === '/data.json') return Response.json(data);
       return new Response('Not Found\n', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' } });
     },
     // Under @hono/node-server the socket is passed beside the request.

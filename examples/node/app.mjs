@@ -11,14 +11,15 @@ export function createServer(options) {
   return createHttpServer(
     rampartNode(security, (req, res, context) => {
       const path = req.url.split('?')[0];
-      if (req.method === 'GET' && path === '/') {
+      const reading = req.method === 'GET' || req.method === 'HEAD';
+      if (reading && path === '/') {
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
         res.end(homePage(context.nonce));
-      } else if (req.method === 'GET' && path === '/embed') {
+      } else if (reading && path === '/embed') {
         context.useHeaders(embeddable);
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
         res.end(embedPage(context.nonce));
-      } else if (req.method === 'GET' && path === '/data.json') {
+      } else if (reading && path === '/data.json') {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(data));
       } else {
