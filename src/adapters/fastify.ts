@@ -49,10 +49,13 @@ export function rampartFastify(security: Rampart): FastifyPluginCallback {
       protectResponse(reply.raw, started);
       next();
     });
-    // Fastify answers thrown errors with their message; a rampart error has its own response.
+    // Fastify's default handler puts the error's message in 5xx replies, which can leak
+    // secrets; those become a bare 500 (logged), and a rampart error gets its own response.
+    // Fastify's own 4xx errors (bad content type, validation) describe the request: kept.
     const previous = app.errorHandler;
     app.setErrorHandler(async function rampartErrorHandler(error: FastifyError, request, reply) {
-      if (!isRampartError(error)) return previous.call(this, error, request, reply);
+      const clientError = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500;
+      if (clientError && !isRampartError(error)) return previous.call(this, error, request, reply);
       const response = security.failureResponse(error, request.headers.accept);
       reply.code(response.status);
       response.headers.forEach((value, name) => void reply.header(name, value));

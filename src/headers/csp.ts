@@ -17,7 +17,7 @@ import { closest, describe, isPlainObject, rejectUnknownKeys } from '../_interna
  * rampart({ headers: { contentSecurityPolicy: { directives: { 'script-src': [NONCE, CSP.strictDynamic] } } } })
  * ```
  */
-export const NONCE = "'nonce'";
+export const NONCE = "'nonce'" as const;
 
 /** The quoted keywords of CSP, so nobody has to remember the quotes. */
 export const CSP = {

@@ -1,0 +1,185 @@
+/**
+ * What each adapter must do beyond the reference app: translate errors thrown by
+ * handlers, respect headers handlers set, strip retired ones, and expose the
+ * context in the framework's idiom.
+ */
+
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import express from 'express';
+import Fastify from 'fastify';
+import { Hono } from 'hono';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RampartError } from '../errors.ts';
+import { rampart, type RequestContext } from '../rampart.ts';
+import { rampartErrors, rampartExpress } from './express.ts';
+import { rampartFastify } from './fastify.ts';
+import { rampartFetch } from './fetch.ts';
+import { rampartHono, type RampartVariables } from './hono.ts';
+import { contextOf, rampartNode } from './node.ts';
+
+const logged: unknown[] = [];
+const security = () =>
+  rampart({ keys: 'nv1QpAe2PgR4gV5tLS1Yjq8dXsQ4iu3CI3SxzAEDc8s', logger: { warn: () => {}, error: (_message, error) => void logged.push(error) } });
+
+/** The routes every adapter app implements, as framework-neutral behaviour. */
+type Route = '/coded' | '/crash' | '/async-crash' | '/own-headers' | '/context';
+const SECRET = 'connection string postgres://admin:hunter2@db';
+
+function ownHeaders(): [string, string][] {
+  return [
+    ['content-type', 'text/html; charset=utf-8'],
+    ['x-frame-options', 'SAMEORIGIN'],
+    ['content-security-policy', "default-src 'self'"],
+    ['x-powered-by', 'PHP/5.2'],
+    ['public-key-pins', 'pin-sha256="abc"; max-age=10'],
+  ];
+}
+
+const builders: Record<string, () => Promise<Server>> = {
+  async node() {
+    return createServer(
+      rampartNode(security(), async (req, res, context) => {
+        const route = req.url as Route;
+        if (route === '/coded') throw new RampartError('csp_report_malformed');
+        if (route === '/crash') throw new Error(SECRET);
+        if (route === '/async-crash') {
+          await Promise.resolve();
+          throw new Error(SECRET);
+        }
+        if (route === '/own-headers') {
+          for (const [name, value] of ownHeaders()) res.setHeader(name, value);
+          res.end('<p>own</p>');
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ nonce: context.nonce, same: contextOf(req) === context }));
+      }),
+    );
+  },
+  async express() {
+    const app = express();
+    app.use(rampartExpress(security()));
+    app.get('/coded', () => {
+      throw new RampartError('csp_report_malformed');
+    });
+    app.get('/crash', () => {
+      throw new Error(SECRET);
+    });
+    app.get('/async-crash', async () => {
+      await Promise.resolve();
+      throw new Error(SECRET);
+    });
+    app.get('/own-headers', (_req, res) => {
+      for (const [name, value] of ownHeaders()) res.setHeader(name, value);
+      res.send('<p>own</p>');
+    });
+    app.get('/context', (req, res) => {
+      res.json({ nonce: req.rampart.nonce, same: res.locals.rampart === req.rampart && res.locals.nonce === req.rampart.nonce });
+    });
+    app.use(rampartErrors(security()));
+    return createServer(app);
+  },
+  async fastify() {
+    const app = Fastify();
+    await app.register(rampartFastify(security()));
+    app.get('/coded', async () => {
+      throw new RampartError('csp_report_malformed');
+    });
+    app.get('/crash', async () => {
+      throw new Error(SECRET);
+    });
+    app.get('/async-crash', async () => {
+      await Promise.resolve();
+      throw new Error(SECRET);
+    });
+    app.get('/own-headers', (_request, reply) => {
+      for (const [name, value] of ownHeaders()) reply.header(name, value);
+      reply.send('<p>own</p>');
+    });
+    app.get('/context', (request) => ({ nonce: request.rampart.nonce, same: true }));
+    await app.ready();
+    return app.server;
+  },
+  async hono() {
+    const app = new Hono<{ Variables: RampartVariables }>();
+    app.use(rampartHono(security()));
+    app.get('/coded', () => {
+      throw new RampartError('csp_report_malformed');
+    });
+    app.get('/crash', () => {
+      throw new Error(SECRET);
+    });
+    app.get('/async-crash', async () => {
+      await Promise.resolve();
+      throw new Error(SECRET);
+    });
+    app.get('/own-headers', () => new Response('<p>own</p>', { headers: ownHeaders() }));
+    app.get('/context', (c) => c.json({ nonce: c.get('rampart').nonce, same: true }));
+    // Hono's default error handler leaks nothing but says 500; we only check our own codes pass through.
+    app.onError((_error, c) => c.text('Internal Server Error\n', 500));
+    return createAdaptorServer({ fetch: app.fetch }) as Server;
+  },
+  async fetch() {
+    const handler = rampartFetch(security(), async (request: Request, context: RequestContext) => {
+      const route = new URL(request.url).pathname as Route;
+      if (route === '/coded') throw new RampartError('csp_report_malformed');
+      if (route === '/crash') throw new Error(SECRET);
+      if (route === '/async-crash') {
+        await Promise.resolve();
+        throw new Error(SECRET);
+      }
+      if (route === '/own-headers') return new Response('<p>own</p>', { headers: ownHeaders() });
+      return Response.json({ nonce: context.nonce, same: true });
+    });
+    return createAdaptorServer({ fetch: handler }) as Server;
+  },
+};
+
+describe.each(Object.keys(builders))('%s adapter', (name) => {
+  let server: Server;
+  let base: string;
+  beforeAll(async () => {
+    server = await builders[name]!();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('answers a RampartError thrown by a handler with its code', async () => {
+    const response = await fetch(`${base}/coded`, { headers: { accept: 'application/json' } });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ code: 'csp_report_malformed', status: 400 });
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it.each(['/crash', '/async-crash'])('answers %s with a 500 that reveals nothing, and keeps serving', async (path) => {
+    const response = await fetch(`${base}${path}`);
+    expect(response.status).toBe(500);
+    const body = await response.text();
+    expect(body).not.toContain('hunter2');
+    expect(body).not.toMatch(/at .*\.ts:\d+/);
+    expect(response.headers.get('content-security-policy')).toBeTruthy();
+    expect((await fetch(`${base}/context`)).status).toBe(200);
+  });
+
+  it('keeps headers the handler set itself, strips X-Powered-By and Public-Key-Pins', async () => {
+    const response = await fetch(`${base}/own-headers`);
+    expect(response.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    expect(response.headers.get('content-security-policy')).toBe("default-src 'self'");
+    expect(response.headers.get('x-powered-by')).toBeNull();
+    expect(response.headers.get('public-key-pins')).toBeNull();
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it('exposes the context in the framework idiom', async () => {
+    const response = await fetch(`${base}/context`);
+    const body = (await response.json()) as { nonce: string; same: boolean };
+    expect(body.nonce).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(body.same).toBe(true);
+  });
+});

@@ -1,0 +1,44 @@
+/**
+ * Compile-time checks of the public types: each `@ts-expect-error` line must fail
+ * to type-check (tsc runs over test/ in `npm run typecheck`), so a mistake the
+ * types promise to catch is caught before anything runs.
+ */
+
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { CSP, NONCE, rampart, type HeadersOptions, type RequestContext } from 'rampart';
+import type { CspDirectives } from 'rampart/headers';
+
+const key = 'nv1QpAe2PgR4gV5tLS1Yjq8dXsQ4iu3CI3SxzAEDc8s';
+const quiet = { warn: () => {} };
+
+describe('public types', () => {
+  it('refuse retired and unsafe header values at compile time', () => {
+    // @ts-expect-error X-XSS-Protection: 1 turns on the removed XSS auditor
+    const xss: HeadersOptions = { xXssProtection: '1' };
+    // @ts-expect-error ALLOW-FROM is not a value of X-Frame-Options any more
+    const frame: HeadersOptions = { xFrameOptions: 'ALLOW-FROM https://a.example' };
+    // @ts-expect-error there is no Public-Key-Pins option
+    const pins: HeadersOptions = { publicKeyPins: {} };
+    // @ts-expect-error unknown Permissions-Policy feature
+    const feature: HeadersOptions = { permissionsPolicy: { 'interest-cohort': [] } };
+    // @ts-expect-error directives are written by their wire name
+    const camel: CspDirectives = { scriptSrc: [CSP.self] };
+    // @ts-expect-error unknown sandbox token
+    const sandbox: CspDirectives = { sandbox: ['allow-everything'] };
+    // @ts-expect-error trustProxy: true would trust any client
+    const trust = () => rampart({ trustProxy: true });
+    // The same mistakes are refused at runtime too, for JavaScript users.
+    for (const headers of [xss, frame, pins, feature]) expect(() => rampart({ keys: key, logger: quiet, headers })).toThrow(/^rampart: /);
+    expect(() => rampart({ keys: key, logger: quiet, headers: { contentSecurityPolicy: { directives: camel } } })).toThrow(/^rampart: /);
+    expect(() => rampart({ keys: key, logger: quiet, headers: { contentSecurityPolicy: { directives: sandbox } } })).toThrow(/^rampart: /);
+    expect(trust).toThrow(/^rampart: /);
+  });
+
+  it('type the context and the constants', () => {
+    const security = rampart({ keys: key, logger: quiet });
+    expectTypeOf(security.headerPolicy({ xFrameOptions: false })).toEqualTypeOf<ReturnType<typeof security.headerPolicy>>();
+    expectTypeOf<RequestContext['nonce']>().toEqualTypeOf<string>();
+    expectTypeOf(NONCE).toEqualTypeOf<"'nonce'">();
+    expectTypeOf(CSP.self).toEqualTypeOf<"'self'">();
+  });
+});
