@@ -29,33 +29,28 @@ export function protectResponse(response: ServerResponse, context: RequestContex
   response.writeHead = rampartWriteHead as ServerResponse['writeHead'];
 }
 
-function findHeader(headers: HeadersArgument, lowerName: string): string | undefined {
-  if (headers === undefined) return undefined;
-  if (Array.isArray(headers)) {
-    for (let index = 0; index < headers.length; index += 2) {
-      if (String(headers[index]).toLowerCase() === lowerName) return String(headers[index + 1]);
-    }
-    return undefined;
-  }
-  for (const key in headers as OutgoingHttpHeaders) {
-    if (key.toLowerCase() === lowerName) return String((headers as OutgoingHttpHeaders)[key]);
-  }
-  return undefined;
-}
+type HeaderValue = string | number | readonly string[];
 
-/** Flattens a writeHead headers argument into `[name, value, ...]`, dropping stripped headers. */
-function flatten(headers: HeadersArgument, into: (string | number | readonly string[])[]): void {
-  if (headers === undefined) return;
-  if (Array.isArray(headers)) {
-    for (let index = 0; index < headers.length; index += 2) {
-      if (!(STRIPPED_HEADERS as readonly string[]).includes(String(headers[index]).toLowerCase())) into.push(headers[index], headers[index + 1]);
-    }
-    return;
-  }
-  const record = headers as OutgoingHttpHeaders;
-  for (const key in record) {
-    const value = record[key];
-    if (value !== undefined && !(STRIPPED_HEADERS as readonly string[]).includes(key.toLowerCase())) into.push(key, value);
+/**
+ * Reads a writeHead headers argument (an object, a flat `[name, value, ...]` list
+ * or a list of pairs) into a flat list and its lowercase names, dropping the
+ * headers rampart always removes.
+ */
+function collect(headers: HeadersArgument, flat: HeaderValue[], names: string[]): void {
+  if (headers === undefined || headers === null) return;
+  const add = (name: string, value: HeaderValue | undefined): void => {
+    const lowerName = name.toLowerCase();
+    if (value === undefined || (STRIPPED_HEADERS as readonly string[]).includes(lowerName)) return;
+    flat.push(name, value);
+    names.push(lowerName);
+  };
+  if (!Array.isArray(headers)) {
+    const record = headers as OutgoingHttpHeaders;
+    for (const name in record) add(name, record[name]);
+  } else if (Array.isArray(headers[0])) {
+    for (const pair of headers as unknown as readonly (readonly [string, HeaderValue])[]) add(pair[0], pair[1]);
+  } else {
+    for (let index = 0; index < headers.length; index += 2) add(String(headers[index]), headers[index + 1]);
   }
 }
 
@@ -63,27 +58,23 @@ function rampartWriteHead(this: ProtectedResponse, statusCode: number, reason?: 
   const original = this[ORIGINAL];
   // Restore first: node calls writeHead again for 1xx responses and frameworks may too.
   (this as ServerResponse).writeHead = original as ServerResponse['writeHead'];
-  const passed = typeof reason === 'string' ? headers : reason;
-  const reasonText = typeof reason === 'string' ? reason : undefined;
+  const given: HeaderValue[] = [];
+  const givenNames: string[] = [];
+  collect(typeof reason === 'string' ? headers : reason, given, givenNames);
   for (const name of STRIPPED_HEADERS) if (this.hasHeader(name)) this.removeHeader(name);
-  const contentType = findHeader(passed, 'content-type') ?? (this.getHeader('content-type') as string | undefined);
-  const security = this[CONTEXT].securityHeaders(contentType);
-
-  // Headers set with setHeader: node merges what writeHead is given into them.
-  if (this.getHeaderNames().length > 0) {
-    for (let index = 0; index < security.length; index += 3) {
-      const lowerName = security[index]!;
-      if (!this.hasHeader(lowerName) && findHeader(passed, lowerName) === undefined) this.setHeader(security[index + 1]!, security[index + 2]!);
-    }
-    return reasonText === undefined ? original.call(this, statusCode, passed) : original.call(this, statusCode, reasonText, passed);
-  }
-  // Only writeHead: one flat array, which node writes without per-header bookkeeping.
-  const flat: (string | number | readonly string[])[] = [];
-  flatten(passed, flat);
+  const typeIndex = givenNames.indexOf('content-type');
+  const contentType = typeIndex === -1 ? this.getHeader('content-type') : given[typeIndex * 2 + 1];
+  const security = this[CONTEXT].securityHeaders(typeof contentType === 'string' ? contentType : undefined);
+  // Headers set with setHeader are kept by node, which then merges what writeHead is
+  // given into them; without any, one flat list is written with no per-header bookkeeping.
+  const progressive = this.getHeaderNames().length > 0;
   for (let index = 0; index < security.length; index += 3) {
-    if (passed === undefined || findHeader(passed, security[index]!) === undefined) flat.push(security[index + 1]!, security[index + 2]!);
+    const lowerName = security[index]!;
+    if (givenNames.includes(lowerName)) continue;
+    if (!progressive) given.push(security[index + 1]!, security[index + 2]!);
+    else if (!this.hasHeader(lowerName)) this.setHeader(security[index + 1]!, security[index + 2]!);
   }
-  return reasonText === undefined ? original.call(this, statusCode, flat) : original.call(this, statusCode, reasonText, flat);
+  return typeof reason === 'string' ? original.call(this, statusCode, reason, given) : original.call(this, statusCode, given);
 }
 
 function drained(target: ServerResponse): Promise<void> {
