@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { compileProxyPolicy, isValidHost, parseAddress, type ConnectionFacts } from './proxy.ts';
 
 function connection(remoteAddress: string, headers: Record<string, string> = {}, tls = false): ConnectionFacts {
-  return { tls, remoteAddress, host: headers.host ?? 'app.example', header: (name) => headers[name] };
+  const all: Record<string, string> = { host: 'app.example', ...headers };
+  return { tls, remoteAddress, header: (name) => all[name] };
 }
 
 const forged = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example', 'x-forwarded-for': '6.6.6.6' };

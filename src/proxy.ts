@@ -22,7 +22,6 @@ export interface ForwardedFacts {
 export interface ConnectionFacts {
   readonly tls: boolean;
   readonly remoteAddress: string | undefined;
-  readonly host: string | undefined;
   header(lowerName: string): string | undefined;
 }
 
@@ -134,11 +133,12 @@ function fromTrustedHop(values: readonly string[], trustedHops: number): string 
   return values[Math.max(0, values.length - trustedHops)];
 }
 
-/** A compiled proxy policy. */
+/** A compiled proxy policy; `undefined` when no proxy is trusted (the connection says it all). */
 export type ProxyPolicy = (connection: ConnectionFacts) => ForwardedFacts;
 
-function direct(connection: ConnectionFacts): ForwardedFacts {
-  return { secure: connection.tls, host: connection.host, clientAddress: connection.remoteAddress };
+/** The facts of a request no proxy vouches for: the connection's own. */
+export function direct(connection: ConnectionFacts): ForwardedFacts {
+  return { secure: connection.tls, host: connection.header('host'), clientAddress: connection.remoteAddress };
 }
 
 function forwarded(connection: ConnectionFacts, chain: readonly string[], trustedHops: number): ForwardedFacts {
@@ -147,12 +147,12 @@ function forwarded(connection: ConnectionFacts, chain: readonly string[], truste
   const forwardedHost = fromTrustedHop(list(connection.header('x-forwarded-host')), trustedHops);
   return {
     secure: proto === 'https' ? true : proto === 'http' ? false : connection.tls,
-    host: forwardedHost !== undefined && isValidHost(forwardedHost) ? forwardedHost : connection.host,
+    host: forwardedHost !== undefined && isValidHost(forwardedHost) ? forwardedHost : connection.header('host'),
     clientAddress: chain[Math.min(trustedHops, chain.length - 1)],
   };
 }
 
-/** Validates the `trustProxy` option and returns the policy for each request. */
+/** Validates the `trustProxy` option and returns the policy for each request (`direct` when off). */
 export function compileProxyPolicy(option: unknown): ProxyPolicy {
   if (option === undefined || option === false) return direct;
   if (option === true) {

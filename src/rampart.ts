@@ -18,7 +18,7 @@ import {
 } from './headers/policy.ts';
 import { compileReports, type ReportReceiver, type ReportsOptions } from './headers/reports.ts';
 import { parseKeyring, type KeyInput, type Keyring } from './keys.ts';
-import { compileProxyPolicy, type ProxyPolicy, type TrustProxyOption } from './proxy.ts';
+import { compileProxyPolicy, direct, type ForwardedFacts, type ProxyPolicy, type TrustProxyOption } from './proxy.ts';
 
 /** Where log lines go. Default: `console`. */
 export interface Logger {
@@ -95,21 +95,35 @@ export class RequestContext {
   readonly nonce: string;
   /** True when the request came over HTTPS (as decided by `trustProxy`). */
   readonly secure: boolean;
-  /** The host the client asked for (as decided by `trustProxy`). */
-  readonly host: string | undefined;
-  /** The client's address (as decided by `trustProxy`). */
-  readonly clientAddress: string | undefined;
   readonly #instance: Rampart;
+  readonly #incoming: IncomingRequest;
+  #facts: ForwardedFacts | undefined;
   #blocks: HeaderBlocks;
 
   /** @internal Created by `Rampart.begin`. */
-  constructor(instance: Rampart, blocks: HeaderBlocks, facts: { secure: boolean; host: string | undefined; clientAddress: string | undefined }) {
+  constructor(instance: Rampart, blocks: HeaderBlocks, incoming: IncomingRequest, facts: ForwardedFacts | undefined) {
     this.#instance = instance;
     this.#blocks = blocks;
+    this.#incoming = incoming;
+    this.#facts = facts;
     this.nonce = newNonce();
-    this.secure = facts.secure;
-    this.host = facts.host;
-    this.clientAddress = facts.clientAddress;
+    this.secure = facts === undefined ? incoming.tls : facts.secure;
+  }
+
+  /** The host the client asked for (as decided by `trustProxy`). */
+  get host(): string | undefined {
+    return this.#forwarded().host;
+  }
+
+  /** The client's address (as decided by `trustProxy`). */
+  get clientAddress(): string | undefined {
+    return this.#forwarded().clientAddress;
+  }
+
+  #forwarded(): ForwardedFacts {
+    // Without a trusted proxy the facts are the connection's: worked out only when asked for.
+    this.#facts ??= direct(this.#incoming);
+    return this.#facts;
   }
 
   /**
@@ -238,7 +252,7 @@ export class Rampart {
   readonly keyring: Keyring;
   readonly #logger: Logger;
   readonly #headers: ResolvedHeaders;
-  readonly #proxy: ProxyPolicy;
+  readonly #proxy: ProxyPolicy | undefined;
   readonly #redirect: { exempt: ReadonlySet<string> } | undefined;
   readonly #reports: ReportReceiver | undefined;
   readonly #httpsOrigins: readonly URL[];
@@ -261,7 +275,8 @@ export class Rampart {
     const origins = readOrigins(options.origin, production);
     this.origins = origins.map((origin) => origin.origin);
     this.#httpsOrigins = origins.filter((origin) => origin.protocol === 'https:');
-    this.#proxy = compileProxyPolicy(options.trustProxy);
+    const proxy = compileProxyPolicy(options.trustProxy);
+    this.#proxy = proxy === direct ? undefined : proxy;
     this.#redirect = readRedirect(options.httpsRedirect, production, origins);
     this.#reports = compileReports(options.reports, warn, clock);
     this.#headers = compileHeaders(options.headers, { production, reportPath: this.#reports?.path, warn });
@@ -293,17 +308,18 @@ export class Rampart {
    * For adapter authors.
    */
   begin(incoming: IncomingRequest): RequestContext | Response | Promise<Response> {
-    const facts = this.#proxy({ tls: incoming.tls, remoteAddress: incoming.remoteAddress, host: incoming.header('host'), header: (name) => incoming.header(name) });
+    const facts = this.#proxy?.(incoming);
     if (this.#reports !== undefined || this.#redirect !== undefined) {
       const path = pathOf(incoming.target);
-      if (this.#redirect !== undefined && !facts.secure && !this.#redirect.exempt.has(path)) {
-        return this.#redirectToHttps(incoming.target, facts.host);
+      const secure = facts === undefined ? incoming.tls : facts.secure;
+      if (this.#redirect !== undefined && !secure && !this.#redirect.exempt.has(path)) {
+        return this.#redirectToHttps(incoming.target, (facts ?? direct(incoming)).host);
       }
       if (this.#reports !== undefined && path === this.#reports.path) {
-        return this.#receiveReport(incoming, facts);
+        return this.#receiveReport(incoming, facts ?? direct(incoming));
       }
     }
-    return new RequestContext(this, this.#headers.blocks, facts);
+    return new RequestContext(this, this.#headers.blocks, incoming, facts);
   }
 
   /**
@@ -351,7 +367,7 @@ export class Rampart {
     return this.#withMinimalHeaders(new Response(null, { status: 308, headers: { Location: location, 'Cache-Control': 'no-store' } }), false);
   }
 
-  async #receiveReport(incoming: IncomingRequest, facts: { secure: boolean; clientAddress: string | undefined }): Promise<Response> {
+  async #receiveReport(incoming: IncomingRequest, facts: ForwardedFacts): Promise<Response> {
     const response = await this.#reports!.receive(incoming.toRequest(), facts.clientAddress);
     return this.#withMinimalHeaders(response, facts.secure);
   }

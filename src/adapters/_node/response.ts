@@ -3,11 +3,27 @@
  * its head is written, and writing a Web `Response` to it.
  */
 
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { STRIPPED_HEADERS, type RequestContext } from '../../rampart.ts';
 
 type HeadersArgument = OutgoingHttpHeaders | readonly (string | number | readonly string[])[] | undefined;
 type WriteHead = (statusCode: number, reason?: string | HeadersArgument, headers?: HeadersArgument) => ServerResponse;
+
+/**
+ * Node keeps headers set with `setHeader` under this private symbol, `null` until
+ * the first one. Reading it tells "no header set yet" without allocating, on the
+ * path every response takes; if a Node version renames it, we fall back to the
+ * public (allocating) `getHeaderNames()`.
+ */
+const OUT_HEADERS = Object.getOwnPropertySymbols(
+  new ServerResponse({ method: 'GET', httpVersionMajor: 1, httpVersionMinor: 1, headers: {} } as IncomingMessage),
+).find((symbol) => symbol.description === 'kOutHeaders');
+
+function hasProgressiveHeaders(response: ServerResponse): boolean {
+  if (OUT_HEADERS === undefined) return response.getHeaderNames().length > 0;
+  const headers = (response as unknown as Record<symbol, unknown>)[OUT_HEADERS];
+  return headers !== null && headers !== undefined;
+}
 
 const CONTEXT = Symbol('rampart.context');
 const ORIGINAL = Symbol('rampart.writeHead');
@@ -61,13 +77,13 @@ function rampartWriteHead(this: ProtectedResponse, statusCode: number, reason?: 
   const given: HeaderValue[] = [];
   const givenNames: string[] = [];
   collect(typeof reason === 'string' ? headers : reason, given, givenNames);
-  for (const name of STRIPPED_HEADERS) if (this.hasHeader(name)) this.removeHeader(name);
-  const typeIndex = givenNames.indexOf('content-type');
-  const contentType = typeIndex === -1 ? this.getHeader('content-type') : given[typeIndex * 2 + 1];
-  const security = this[CONTEXT].securityHeaders(typeof contentType === 'string' ? contentType : undefined);
   // Headers set with setHeader are kept by node, which then merges what writeHead is
   // given into them; without any, one flat list is written with no per-header bookkeeping.
-  const progressive = this.getHeaderNames().length > 0;
+  const progressive = hasProgressiveHeaders(this);
+  if (progressive) for (const name of STRIPPED_HEADERS) if (this.hasHeader(name)) this.removeHeader(name);
+  const typeIndex = givenNames.indexOf('content-type');
+  const contentType = typeIndex === -1 ? (progressive ? this.getHeader('content-type') : undefined) : given[typeIndex * 2 + 1];
+  const security = this[CONTEXT].securityHeaders(typeof contentType === 'string' ? contentType : undefined);
   for (let index = 0; index < security.length; index += 3) {
     const lowerName = security[index]!;
     if (givenNames.includes(lowerName)) continue;
