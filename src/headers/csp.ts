@@ -429,8 +429,9 @@ export function compileCsp(options: CspOptions, where: string, environment: Comp
     fail(`${where}.dangerouslyDisableDefaultSrc`, `expected true or no value, got ${describe(options.dangerouslyDisableDefaultSrc)}.`);
   }
   if (environment.reportPath !== undefined) {
-    if (!model.has('report-uri')) model.set('report-uri', [environment.reportPath]);
-    if (!model.has('report-to')) model.set('report-to', [REPORT_GROUP_NAME]);
+    // Wired unless the user set, or removed with null, the directive themselves.
+    if (!directives.has('report-uri')) model.set('report-uri', [environment.reportPath]);
+    if (!directives.has('report-to')) model.set('report-to', [REPORT_GROUP_NAME]);
   }
   validatePolicy(model, where, options.dangerouslyDisableDefaultSrc === true);
   return model;

@@ -9,8 +9,6 @@ import { closest, describe, isPlainObject } from '../_internal/describe.ts';
 
 const FEATURES = [
   'accelerometer',
-  'ambient-light-sensor',
-  'attribution-reporting',
   'autoplay',
   'bluetooth',
   'browsing-topics',
@@ -62,13 +60,13 @@ export type PermissionsPolicy = { readonly [Feature in PermissionsPolicyFeature]
 
 /**
  * The default: deny every powerful feature a typical web app does not use. Apps
- * that need one allow it by name, e.g. `{ camera: ['self'] }`.
+ * that need one allow it by name, e.g. `{ camera: ['self'] }`. Only features every
+ * Chromium build recognizes are listed (`bluetooth` and `web-share` exist only on some
+ * platforms and make the others log a warning on every page).
  */
 export const DEFAULT_PERMISSIONS_POLICY: PermissionsPolicy = {
   accelerometer: [],
-  'ambient-light-sensor': [],
   autoplay: [],
-  bluetooth: [],
   'browsing-topics': [],
   camera: [],
   'display-capture': [],

@@ -64,6 +64,22 @@ describe('default headers', () => {
     expect(html['Content-Security-Policy']).toContain('report-uri /_r; report-to rampart-csp');
     expect(headersOf(wired, 'otherSecure')).not.toHaveProperty('Reporting-Endpoints');
   });
+
+  it('names the report group only over HTTPS, where Chromium honours Reporting-Endpoints', () => {
+    const wired = compileHeaders({ contentSecurityPolicyReportOnly: {} }, { ...quiet, reportPath: '/_r' }).blocks;
+    const html = headersOf(wired, 'htmlInsecure');
+    expect(html).not.toHaveProperty('Reporting-Endpoints');
+    expect(html['Content-Security-Policy']).toMatch(/report-uri \/_r$/);
+    expect(html['Content-Security-Policy-Report-Only']).toMatch(/report-uri \/_r$/);
+    expect(headersOf(wired, 'htmlSecure')['Content-Security-Policy-Report-Only']).toMatch(/report-uri \/_r; report-to rampart-csp$/);
+  });
+
+  it('keeps a report directive removed with null removed', () => {
+    const wired = compileHeaders({ contentSecurityPolicy: { directives: { 'report-to': null } } }, { ...quiet, reportPath: '/_r' }).blocks;
+    const html = headersOf(wired, 'htmlSecure');
+    expect(html['Content-Security-Policy']).toMatch(/report-uri \/_r$/);
+    expect(html).not.toHaveProperty('Reporting-Endpoints');
+  });
 });
 
 describe('header options', () => {

@@ -285,6 +285,18 @@ function entry(name: string, value: string | readonly string[]): HeaderEntry {
   return { name, lowerName: name.toLowerCase(), value: typeof value === 'string' || value.length > 1 ? value : value[0]! };
 }
 
+/**
+ * Chromium ignores `Reporting-Endpoints` on plain-HTTP responses, and ignores
+ * `report-uri` when `report-to` is present: so over HTTP the policy must not name
+ * rampart's report group, or no report is ever sent.
+ */
+function withoutReportGroup(model: CspModel): CspModel {
+  if (model.get('report-to')?.[0] !== REPORT_GROUP_NAME) return model;
+  const copy = new Map(model);
+  copy.delete('report-to');
+  return copy;
+}
+
 function buildBlocks(
   csp: CspModel | false,
   cspReportOnly: CspModel | false,
@@ -293,22 +305,30 @@ function buildBlocks(
 ): HeaderBlocks {
   const html: HeaderEntry[] = [];
   const other: HeaderEntry[] = [];
-  if (csp) {
-    html.push(entry('Content-Security-Policy', serializeCsp(csp)));
-    other.push(entry('Content-Security-Policy', NON_DOCUMENT_CSP));
-  }
-  if (cspReportOnly) html.push(entry('Content-Security-Policy-Report-Only', serializeCsp(cspReportOnly)));
-  if (reportPath !== undefined && (csp || cspReportOnly)) {
-    html.push(entry('Reporting-Endpoints', `${REPORT_GROUP_NAME}="${reportPath}"`));
-  }
   for (const [name, value] of values) {
     if (value === false || name === 'Strict-Transport-Security') continue;
     html.push(entry(name, value));
     if (!DOCUMENT_ONLY.has(name)) other.push(entry(name, value));
   }
+  if (csp) other.unshift(entry('Content-Security-Policy', NON_DOCUMENT_CSP));
   const hsts = values.get('Strict-Transport-Security');
-  const secure = (block: HeaderEntry[]): HeaderEntry[] => (hsts ? [...block, entry('Strict-Transport-Security', hsts)] : block);
-  return { htmlSecure: secure(html), htmlInsecure: html, otherSecure: secure(other), otherInsecure: other };
+
+  const policies = (secure: boolean): HeaderEntry[] => {
+    const entries: HeaderEntry[] = [];
+    const adapt = secure ? (model: CspModel) => model : withoutReportGroup;
+    if (csp) entries.push(entry('Content-Security-Policy', serializeCsp(adapt(csp))));
+    if (cspReportOnly) entries.push(entry('Content-Security-Policy-Report-Only', serializeCsp(adapt(cspReportOnly))));
+    const grouped = [csp, cspReportOnly].some((model) => model && model.get('report-to')?.[0] === REPORT_GROUP_NAME);
+    if (secure && reportPath !== undefined && grouped) entries.push(entry('Reporting-Endpoints', `${REPORT_GROUP_NAME}="${reportPath}"`));
+    return entries;
+  };
+  const hstsEntry = hsts ? [entry('Strict-Transport-Security', hsts)] : [];
+  return {
+    htmlSecure: [...policies(true), ...html, ...hstsEntry],
+    htmlInsecure: [...policies(false), ...html],
+    otherSecure: [...other, ...hstsEntry],
+    otherInsecure: other,
+  };
 }
 
 function warnAboutWeakening(options: Record<string, unknown>, environment: HeadersEnvironment, where: string): void {
