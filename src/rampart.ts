@@ -383,14 +383,21 @@ export class Rampart {
 }
 
 function applyHeaders(context: RequestContext, headers: Headers, instance: Rampart): void {
+  // One pass over what the handler set: cheaper than a has() per security header.
+  const present: string[] = [];
+  let contentType: string | undefined;
+  headers.forEach((value, name) => {
+    present.push(name);
+    if (name === 'content-type') contentType = value;
+  });
   for (const name of STRIPPED_HEADERS) {
-    if (!headers.has(name)) continue;
+    if (!present.includes(name)) continue;
     headers.delete(name);
     if (name !== 'x-powered-by') instance.warnOnce(`rampart: removed the ${name} header a handler set; browsers no longer support it.`);
   }
-  const flat = context.securityHeaders(headers.get('content-type'));
+  const flat = context.securityHeaders(contentType);
   for (let index = 0; index < flat.length; index += 3) {
-    if (!headers.has(flat[index]!)) headers.set(flat[index + 1]!, flat[index + 2]!);
+    if (!present.includes(flat[index]!)) headers.set(flat[index + 1]!, flat[index + 2]!);
   }
 }
 

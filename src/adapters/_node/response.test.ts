@@ -11,6 +11,7 @@ import { rampart } from '../../rampart.ts';
 import { rampartNode } from '../node.ts';
 
 const html = 'text/html; charset=utf-8';
+const readAfterSend: unknown[] = [];
 const shapes: Record<string, (res: ServerResponse) => void> = {
   '/object': (res) => res.writeHead(200, { 'Content-Type': html }).end('x'),
   '/flat': (res) => res.writeHead(200, ['Content-Type', html, 'X-Custom', 'yes']).end('x'),
@@ -35,6 +36,13 @@ const shapes: Record<string, (res: ServerResponse) => void> = {
     res.end('x');
   },
   '/bare': (res) => res.end('x'),
+  '/read-after-send': (res) => {
+    res.setHeader('content-type', html);
+    res.setHeader('x-custom', 'kept');
+    res.end('x');
+    // Loggers read headers after the response is sent.
+    readAfterSend.push(res.headersSent, res.getHeader('x-custom'), res.getHeader('content-type'));
+  },
   '/cookies': (res) => res.writeHead(200, { 'content-type': html, 'set-cookie': ['a=1', 'b=2'] }).end('x'),
   '/powered': (res) => res.writeHead(200, { 'content-type': html, 'X-Powered-By': 'Express', 'Expect-CT': 'max-age=1' }).end('x'),
 };
@@ -76,6 +84,13 @@ describe('writing the head', () => {
     const response = await fetch(`${base}/bare`);
     expect(response.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
     expect(response.headers.get('x-frame-options')).toBeNull();
+  });
+
+  it('leaves the handler\'s headers readable after the head is sent', async () => {
+    const response = await fetch(`${base}/read-after-send`);
+    expect(response.headers.get('x-custom')).toBe('kept');
+    expect(response.headers.get('x-frame-options')).toBe('DENY');
+    expect(readAfterSend).toEqual([true, 'kept', html]);
   });
 
   it('keeps multiple Set-Cookie headers', async () => {

@@ -6,24 +6,22 @@
 import { ServerResponse, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { STRIPPED_HEADERS, type RequestContext } from '../../rampart.ts';
 
+type HeaderValue = string | number | readonly string[];
 type HeadersArgument = OutgoingHttpHeaders | readonly (string | number | readonly string[])[] | undefined;
 type WriteHead = (statusCode: number, reason?: string | HeadersArgument, headers?: HeadersArgument) => ServerResponse;
 
 /**
- * Node keeps headers set with `setHeader` under this private symbol, `null` until
- * the first one. Reading it tells "no header set yet" without allocating, on the
- * path every response takes; if a Node version renames it, we fall back to the
- * public (allocating) `getHeaderNames()`.
+ * Node keeps the headers set with `setHeader` under this private symbol: `null`
+ * until the first one, then `{ lowercaseName: [name, value] }`. Reading it directly
+ * lets the head be written as one flat list, without a `setHeader` call per security
+ * header (most of helmet's cost). If a Node version renames it, the public API is
+ * used instead.
  */
 const OUT_HEADERS = Object.getOwnPropertySymbols(
   new ServerResponse({ method: 'GET', httpVersionMajor: 1, httpVersionMinor: 1, headers: {} } as IncomingMessage),
 ).find((symbol) => symbol.description === 'kOutHeaders');
 
-function hasProgressiveHeaders(response: ServerResponse): boolean {
-  if (OUT_HEADERS === undefined) return response.getHeaderNames().length > 0;
-  const headers = (response as unknown as Record<symbol, unknown>)[OUT_HEADERS];
-  return headers !== null && headers !== undefined;
-}
+type HeaderStore = Record<string, [string, HeaderValue]>;
 
 const CONTEXT = Symbol('rampart.context');
 const ORIGINAL = Symbol('rampart.writeHead');
@@ -44,8 +42,6 @@ export function protectResponse(response: ServerResponse, context: RequestContex
   target[ORIGINAL] = response.writeHead as WriteHead;
   response.writeHead = rampartWriteHead as ServerResponse['writeHead'];
 }
-
-type HeaderValue = string | number | readonly string[];
 
 /**
  * Reads a writeHead headers argument (an object, a flat `[name, value, ...]` list
@@ -74,23 +70,48 @@ function rampartWriteHead(this: ProtectedResponse, statusCode: number, reason?: 
   const original = this[ORIGINAL];
   // Restore first: node calls writeHead again for 1xx responses and frameworks may too.
   (this as ServerResponse).writeHead = original as ServerResponse['writeHead'];
-  const given: HeaderValue[] = [];
-  const givenNames: string[] = [];
-  collect(typeof reason === 'string' ? headers : reason, given, givenNames);
-  // Headers set with setHeader are kept by node, which then merges what writeHead is
-  // given into them; without any, one flat list is written with no per-header bookkeeping.
-  const progressive = hasProgressiveHeaders(this);
-  if (progressive) for (const name of STRIPPED_HEADERS) if (this.hasHeader(name)) this.removeHeader(name);
-  const typeIndex = givenNames.indexOf('content-type');
-  const contentType = typeIndex === -1 ? (progressive ? this.getHeader('content-type') : undefined) : given[typeIndex * 2 + 1];
-  const security = this[CONTEXT].securityHeaders(typeof contentType === 'string' ? contentType : undefined);
+  const write = (list: HeaderValue[]): ServerResponse =>
+    typeof reason === 'string' ? original.call(this, statusCode, reason, list) : original.call(this, statusCode, list);
+  // What writeHead is given wins over what setHeader stored, as in node itself.
+  const flat: HeaderValue[] = [];
+  const names: string[] = [];
+  collect(typeof reason === 'string' ? headers : reason, flat, names);
+  if (OUT_HEADERS === undefined) return writeThroughSetHeader(this, flat, names, write);
+  const store = (this as unknown as Record<symbol, HeaderStore | null>)[OUT_HEADERS] ?? null;
+  if (store !== null) {
+    for (const lowerName in store) {
+      if (names.includes(lowerName) || (STRIPPED_HEADERS as readonly string[]).includes(lowerName)) continue;
+      const [name, value] = store[lowerName]!;
+      flat.push(name, value);
+      names.push(lowerName);
+    }
+  }
+  const typeIndex = names.indexOf('content-type');
+  const security = this[CONTEXT].securityHeaders(typeIndex === -1 ? undefined : String(flat[typeIndex * 2 + 1]));
+  for (let index = 0; index < security.length; index += 3) {
+    if (!names.includes(security[index]!)) flat.push(security[index + 1]!, security[index + 2]!);
+  }
+  // Node writes a flat list without per-header bookkeeping when no setHeader store
+  // exists; the store is put back afterwards so getHeader() keeps answering.
+  (this as unknown as Record<symbol, HeaderStore | null>)[OUT_HEADERS] = null;
+  try {
+    return write(flat);
+  } finally {
+    if (store !== null) (this as unknown as Record<symbol, HeaderStore | null>)[OUT_HEADERS] = store;
+  }
+}
+
+/** The same, through node's public API only. */
+function writeThroughSetHeader(response: ProtectedResponse, flat: HeaderValue[], names: string[], write: (list: HeaderValue[]) => ServerResponse): ServerResponse {
+  for (const name of STRIPPED_HEADERS) if (response.hasHeader(name)) response.removeHeader(name);
+  const typeIndex = names.indexOf('content-type');
+  const contentType = typeIndex === -1 ? response.getHeader('content-type') : flat[typeIndex * 2 + 1];
+  const security = response[CONTEXT].securityHeaders(contentType === undefined ? undefined : String(contentType));
   for (let index = 0; index < security.length; index += 3) {
     const lowerName = security[index]!;
-    if (givenNames.includes(lowerName)) continue;
-    if (!progressive) given.push(security[index + 1]!, security[index + 2]!);
-    else if (!this.hasHeader(lowerName)) this.setHeader(security[index + 1]!, security[index + 2]!);
+    if (!names.includes(lowerName) && !response.hasHeader(lowerName)) flat.push(security[index + 1]!, security[index + 2]!);
   }
-  return typeof reason === 'string' ? original.call(this, statusCode, reason, given) : original.call(this, statusCode, given);
+  return write(flat);
 }
 
 function drained(target: ServerResponse): Promise<void> {
