@@ -9,14 +9,15 @@
 //
 // Environment: BENCH_ROUNDS (default 5), BENCH_DURATION (seconds per measurement, default 5),
 // BENCH_WARMUP (seconds of unmeasured load before each measurement, default 2),
-// BENCH_CONNECTIONS (default 50). Defaults take about 8.5 minutes on 2 cores.
-// Writes the results into bench/RESULTS.md between the headers-benchmark markers.
+// BENCH_CONNECTIONS (default 50), BENCH_GROUPS (e.g. `express,hono`: measure only those
+// groups, print, and leave RESULTS.md alone). Defaults take about 8 minutes on 2 cores.
+// A full run writes its results into bench/RESULTS.md between this benchmark's markers.
 
 import { Buffer } from 'node:buffer';
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { request } from 'node:http';
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FIXED_NONCE, page, VARIANT_NAMES } from './servers/headers-server.mjs';
@@ -39,8 +40,12 @@ const config = {
  */
 const GROUPS = [
   {
+    id: 'node',
     title: 'node:http',
     baselines: ['node-fixed', 'node-bare'],
+    // Target: rampart cheaper than helmet, both relative to the fixed block.
+    compare: ['node-rampart', 'node-helmet', 'node-fixed'],
+    // (Each group's `compare`: rampart, the package it should cost less than, the baseline.)
     rows: [
       ['node-bare', 'bare `writeHead` + `end`, no security headers'],
       ['node-fixed', "rampart's HTML header set, fixed nonce, precomputed flat array, one `writeHead` (the limit)"],
@@ -49,8 +54,10 @@ const GROUPS = [
     ],
   },
   {
+    id: 'express',
     title: 'Express 5',
     baselines: ['express-bare'],
+    compare: ['express-rampart', 'express-helmet', 'express-bare'],
     rows: [
       ['express-bare', '`res.type(\'html\').send(page)` (Express defaults: X-Powered-By, ETag)'],
       ['express-helmet', '`app.use(helmet())`'],
@@ -58,8 +65,10 @@ const GROUPS = [
     ],
   },
   {
+    id: 'fastify',
     title: 'Fastify 5',
     baselines: ['fastify-bare'],
+    compare: ['fastify-rampart', 'fastify-helmet', 'fastify-bare'],
     rows: [
       ['fastify-bare', "`reply.type('text/html; charset=utf-8').send(page)`, `logger: false`"],
       ['fastify-helmet', '`app.register(fastifyHelmet)` (default options)'],
@@ -67,8 +76,10 @@ const GROUPS = [
     ],
   },
   {
+    id: 'hono',
     title: 'Hono 4 (@hono/node-server)',
     baselines: ['hono-bare'],
+    compare: ['hono-rampart', 'hono-secureheaders', 'hono-bare'],
     rows: [
       ['hono-bare', '`c.html(page)`'],
       ['hono-secureheaders', "`app.use(secureHeaders())` from 'hono/secure-headers'"],
@@ -77,13 +88,19 @@ const GROUPS = [
   },
 ];
 
-/** Each framework's security-headers package, which rampart should cost less than. */
-const COMPETITORS = [
-  ['node-rampart', 'node-helmet', 'node-fixed'],
-  ['express-rampart', 'express-helmet', 'express-bare'],
-  ['fastify-rampart', 'fastify-helmet', 'fastify-bare'],
-  ['hono-rampart', 'hono-secureheaders', 'hono-bare'],
-];
+/**
+ * BENCH_GROUPS=express,hono measures only those groups (for profiling work); the
+ * results are printed but RESULTS.md is only written by a run of every group.
+ */
+const SELECTED_GROUPS = (() => {
+  const raw = process.env.BENCH_GROUPS;
+  if (!raw) return GROUPS;
+  const ids = raw.split(',').map((id) => id.trim());
+  const unknown = ids.filter((id) => !GROUPS.some((group) => group.id === id));
+  if (unknown.length > 0) fail(`BENCH_GROUPS: unknown group ${unknown.join(', ')}; use ${GROUPS.map((group) => group.id).join(', ')}.`);
+  return GROUPS.filter((group) => ids.includes(group.id));
+})();
+const MEASURED = SELECTED_GROUPS.flatMap((group) => group.rows.map(([variant]) => variant));
 
 function positiveInteger(name, fallback, { allowZero = false } = {}) {
   const raw = process.env[name];
@@ -117,10 +134,43 @@ function pinned(core, command, args) {
 // ---------------------------------------------------------------------------
 // Servers
 
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * CPU seconds (user + system, all threads) a process has used so far, from
+ * /proc/<pid>/stat; undefined where there is no /proc. It is the second, less
+ * contention-sensitive measure: on a busy machine req/s drops when the server waits
+ * for a core, CPU time per request much less.
+ */
+function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Server processes still running, killed if the benchmark stops early. */
+const LIVE_SERVERS = new Set();
+process.on('exit', () => {
+  for (const child of LIVE_SERVERS) child.kill('SIGKILL');
+});
+
 /** Starts a fresh server process for `variant`; resolves once it prints its port. */
 function startServer(variant) {
   const [command, args] = pinned(0, process.execPath, [SERVER_SCRIPT, variant]);
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } });
+  LIVE_SERVERS.add(child);
+  child.on('exit', () => LIVE_SERVERS.delete(child));
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
   return new Promise((resolve, reject) => {
@@ -176,7 +226,7 @@ function nonceInBody(body) {
 
 /**
  * Checks one variant; returns the names of the headers it sends and its response size.
- * `rampartHeaders` is the header set of node-fixed (rampart's, asked from rampart).
+ * `rampartHeaders`: the headers node-fixed sends beyond node-bare, i.e. rampart's set.
  */
 async function verifyVariant(variant, port, rampartHeaders) {
   const first = await get(port);
@@ -257,11 +307,12 @@ function runWrk(port, seconds) {
     child.on('error', reject);
     child.on('exit', (code) => {
       const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1]);
+      const requests = Number(/(\d+) requests in/.exec(output)?.[1]);
       const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(output)?.[1] ?? 0);
       const socketErrors = /Socket errors:.*/.exec(output)?.[0];
       if (code !== 0 || !Number.isFinite(rps)) reject(new Error(`wrk failed (exit ${code}):\n${output}`));
       else if (non2xx > 0) reject(new Error(`wrk saw ${non2xx} non-2xx responses:\n${output}`));
-      else resolve({ rps, socketErrors });
+      else resolve({ rps, requests, socketErrors });
     });
   });
 }
@@ -270,18 +321,31 @@ async function measure(variant) {
   const server = await startServer(variant);
   try {
     if (config.warmup > 0) await runWrk(server.port, config.warmup);
+    const cpuBefore = cpuSeconds(server.child.pid);
     const result = await runWrk(server.port, config.duration);
+    const cpuAfter = cpuSeconds(server.child.pid);
     if (result.socketErrors) console.warn(`  (${variant}: wrk ${result.socketErrors})`);
-    return result.rps;
+    // Server CPU microseconds per request served (NaN without /proc).
+    const cpuPerRequest = cpuBefore === undefined || cpuAfter === undefined ? NaN : ((cpuAfter - cpuBefore) * 1e6) / result.requests;
+    return { rps: result.rps, cpu: cpuPerRequest };
   } finally {
     await stopServer(server);
   }
 }
 
-/** The variants rotated so that each round starts elsewhere: no variant always runs first or last. */
+function rotate(list, shift) {
+  const start = shift % list.length;
+  return [...list.slice(start), ...list.slice(0, start)];
+}
+
+/**
+ * The order of one round: every variant once. A group's variants run back to back, so
+ * each ratio compares measurements taken within a minute of each other (background
+ * load drifts); the order of the groups and the order inside each group rotate from
+ * round to round, so no variant always runs first, last, or after the same neighbour.
+ */
 function roundOrder(round) {
-  const shift = Math.floor((round * VARIANT_NAMES.length) / config.rounds);
-  return [...VARIANT_NAMES.slice(shift), ...VARIANT_NAMES.slice(0, shift)];
+  return rotate(SELECTED_GROUPS, round).flatMap((group) => rotate(group.rows.map(([variant]) => variant), round));
 }
 
 function median(values) {
@@ -293,17 +357,30 @@ function median(values) {
 // ---------------------------------------------------------------------------
 // Report
 
+function spread(values) {
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+}
+
+/**
+ * Per variant: req/s and CPU µs/request over the rounds, and per baseline of its group
+ * the per-round ratios, of req/s (variant / baseline) and of CPU cost (baseline CPU per
+ * request / variant CPU per request: the throughput ratio a saturated core would give).
+ */
 function summarize(rounds) {
   const stats = {};
-  for (const variant of VARIANT_NAMES) {
-    const series = rounds.map((round) => round[variant]);
-    stats[variant] = { median: median(series), min: Math.min(...series), max: Math.max(...series), ratios: {} };
+  for (const variant of MEASURED) {
+    stats[variant] = {
+      rps: spread(rounds.map((round) => round[variant].rps)),
+      cpu: spread(rounds.map((round) => round[variant].cpu)),
+      ratios: {},
+      cpuRatios: {},
+    };
   }
-  for (const group of GROUPS) {
+  for (const group of SELECTED_GROUPS) {
     for (const [variant] of group.rows) {
       for (const baseline of group.baselines) {
-        const ratios = rounds.map((round) => round[variant] / round[baseline]);
-        stats[variant].ratios[baseline] = { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
+        stats[variant].ratios[baseline] = spread(rounds.map((round) => round[variant].rps / round[baseline].rps));
+        stats[variant].cpuRatios[baseline] = spread(rounds.map((round) => round[baseline].cpu / round[variant].cpu));
       }
     }
   }
@@ -313,33 +390,50 @@ function summarize(rounds) {
 const formatRps = (value) => Math.round(value).toLocaleString('en-US');
 const formatRatio = (ratio) => `**${ratio.median.toFixed(2)}×** (${ratio.min.toFixed(2)}–${ratio.max.toFixed(2)})`;
 
+function ratioCell(ratios, variant, baseline) {
+  if (!ratios[baseline]) return '';
+  return variant === baseline ? '1' : formatRatio(ratios[baseline]);
+}
+
 function table(stats, facts) {
   const lines = [
-    '| Variant | What it does | req/s, median (min–max) | × framework bare | × node fixed block | response bytes |',
-    '| --- | --- | ---: | ---: | ---: | ---: |',
+    '| Variant | What it does | req/s, median (min–max) | req/s × framework bare | req/s × node fixed block | server CPU µs/req | CPU-cost ratio × bare | CPU-cost ratio × fixed | response bytes |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
-  for (const group of GROUPS) {
-    lines.push(`| **${group.title}** | | | | | |`);
+  for (const group of SELECTED_GROUPS) {
+    lines.push(`| **${group.title}** | | | | | | | | |`);
     const bare = group.baselines.find((name) => name.endsWith('-bare'));
     for (const [variant, description] of group.rows) {
-      const { median: rps, min, max, ratios } = stats[variant];
-      const versusBare = variant === bare ? '1' : formatRatio(ratios[bare]);
-      const versusFixed = ratios['node-fixed'] ? (variant === 'node-fixed' ? '1' : formatRatio(ratios['node-fixed'])) : '';
-      lines.push(`| \`${variant}\` | ${description} | ${formatRps(rps)} (${formatRps(min)}–${formatRps(max)}) | ${versusBare} | ${versusFixed} | ${facts[variant].wireBytes} |`);
+      const { rps, cpu, ratios, cpuRatios } = stats[variant];
+      lines.push(
+        `| \`${variant}\` | ${description} | ${formatRps(rps.median)} (${formatRps(rps.min)}–${formatRps(rps.max)}) | ` +
+          `${ratioCell(ratios, variant, bare)} | ${ratioCell(ratios, variant, 'node-fixed')} | ` +
+          `${cpu.median.toFixed(1)} | ${ratioCell(cpuRatios, variant, bare)} | ${ratioCell(cpuRatios, variant, 'node-fixed')} | ${facts[variant].wireBytes} |`,
+      );
     }
   }
   return lines.join('\n');
 }
 
+/** The targets, judged on the req/s ratios; the CPU-cost ratios are given beside them. */
 function targets(stats) {
   const lines = [];
-  const nodeRatio = stats['node-rampart'].ratios['node-fixed'].median;
-  lines.push(`- ${nodeRatio >= 0.95 ? 'MET' : 'MISSED'}: rampart on node:http at least 0.95× the fixed block: **${nodeRatio.toFixed(2)}×**.`);
-  for (const [ours, theirs, baseline] of COMPETITORS) {
+  const node = stats['node-rampart'];
+  if (node) {
+    const nodeRatio = node.ratios['node-fixed'].median;
+    lines.push(
+      `- ${nodeRatio >= 0.95 ? 'MET' : 'MISSED'}: rampart on node:http at least 0.95× the fixed block: **${nodeRatio.toFixed(2)}×** req/s ` +
+        `(CPU-cost ratio ${node.cpuRatios['node-fixed'].median.toFixed(2)}×).`,
+    );
+  }
+  for (const [ours, theirs, baseline] of SELECTED_GROUPS.map((group) => group.compare)) {
     const oursRatio = stats[ours].ratios[baseline].median;
     const theirsRatio = stats[theirs].ratios[baseline].median;
     const met = oursRatio > theirsRatio;
-    lines.push(`- ${met ? 'MET' : 'MISSED'}: \`${ours}\` cheaper than \`${theirs}\`: **${oursRatio.toFixed(2)}×** vs ${theirsRatio.toFixed(2)}× of \`${baseline}\`.`);
+    lines.push(
+      `- ${met ? 'MET' : 'MISSED'}: \`${ours}\` cheaper than \`${theirs}\`: **${oursRatio.toFixed(2)}×** vs ${theirsRatio.toFixed(2)}× of \`${baseline}\` req/s ` +
+        `(CPU-cost ratios ${stats[ours].cpuRatios[baseline].median.toFixed(2)}× vs ${stats[theirs].cpuRatios[baseline].median.toFixed(2)}×).`,
+    );
   }
   return lines.join('\n');
 }
@@ -352,6 +446,22 @@ function commandLine() {
   return [...settings, base].join(' ');
 }
 
+/** The commit measured, with a mark when src/ differs from it; undefined outside a git checkout. */
+function sourceVersion() {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const changed = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return changed ? `${commit} with uncommitted changes in src/` : commit;
+  } catch {
+    return undefined;
+  }
+}
+
+function loadAverage() {
+  return loadavg()[0].toFixed(2);
+}
+
 function machine() {
   const wrkVersion = (() => {
     try {
@@ -361,7 +471,14 @@ function machine() {
     }
   })().split('\n')[0].trim();
   const cpuModel = /model name\s*:\s*(.*)/.exec(existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '')?.[1] ?? cpus()[0]?.model ?? 'unknown';
-  return { date: execFileSync('date', ['-u'], { encoding: 'utf8' }).trim(), cpuModel, cores: availableParallelism(), wrkVersion };
+  return {
+    date: execFileSync('date', ['-u'], { encoding: 'utf8' }).trim(),
+    cpuModel,
+    cores: availableParallelism(),
+    wrkVersion,
+    loadStart: loadAverage(),
+    source: sourceVersion() ?? 'unknown (not a git checkout)',
+  };
 }
 
 function report(stats, facts, host, started) {
@@ -373,11 +490,13 @@ function report(stats, facts, host, started) {
 ${commandLine()}
 \`\`\`
 
-- Date: ${host.date}
+- Date: ${host.date}; rampart at ${host.source}
 - Node ${process.version}; ${host.wrkVersion}
 - Machine: ${host.cores} cores (nproc), ${host.cpuModel}
-- Method: a fresh server process per measurement${PIN ? ', pinned to core 0 with wrk on core 1 (taskset)' : ' (not pinned: no taskset or a single core)'}; \`wrk -t1 -c${config.connections} -d${config.duration}s\` after a ${config.warmup} s warmup; ${config.rounds} interleaved rounds in rotated order (${minutes} min in all).
+- Method: a fresh server process per measurement${PIN ? ', pinned to core 0 with wrk on core 1 (taskset)' : ' (not pinned: no taskset or a single core)'}; \`wrk -t1 -c${config.connections} -d${config.duration}s\` after a ${config.warmup} s warmup; ${config.rounds} rounds, each measuring every variant once, a group's variants back to back, group order and order within groups rotated every round (${minutes} min in all).
 - req/s: the median over rounds (min–max). Ratios: the median (min–max) of per-round ratios to that round's baseline.
+- Server CPU µs/req: user + system CPU time of the server process (all threads, from /proc) during the measured run, divided by the requests wrk completed; the CPU-cost ratio is baseline µs/req ÷ variant µs/req (the req/s ratio a fully saturated core would give). It is less sensitive to other load on the machine than req/s.
+- Load average (1 min) at start and end: ${host.loadStart} / ${loadAverage()}.
 - Response bytes: status line, headers and body of one response, as sent.
 
 ${table(stats, facts)}
@@ -406,7 +525,7 @@ async function main() {
   if (!hasCommand('wrk', ['-v'])) fail('wrk is not installed (Debian/Ubuntu: apt-get install wrk).');
   const started = Date.now();
   const host = machine();
-  console.log(`bench: ${VARIANT_NAMES.length} variants, ${config.rounds} rounds of ${config.warmup} s warmup + ${config.duration} s, ${config.connections} connections${PIN ? ', server on core 0, wrk on core 1' : ''}`);
+  console.log(`bench: ${MEASURED.length} variants, ${config.rounds} rounds of ${config.warmup} s warmup + ${config.duration} s, ${config.connections} connections${PIN ? ', server on core 0, wrk on core 1' : ''}`);
   console.log('Verifying every variant:');
   const facts = await verifyAll();
 
@@ -416,15 +535,21 @@ async function main() {
     const results = {};
     for (const variant of roundOrder(round)) {
       results[variant] = await measure(variant);
-      console.log(`  ${variant.padEnd(19)} ${formatRps(results[variant]).padStart(8)} req/s`);
+      const { rps, cpu } = results[variant];
+      console.log(`  ${variant.padEnd(19)} ${formatRps(rps).padStart(8)} req/s  ${cpu.toFixed(1).padStart(6)} µs CPU/request`);
     }
     rounds.push(results);
   }
 
   const stats = summarize(rounds);
   const section = report(stats, facts, host, started);
-  writeResults(section);
-  console.log(`\n${section.split('\n').slice(1, -1).join('\n')}\n\nWritten to ${RESULTS_FILE}.`);
+  console.log(`\n${section.split('\n').slice(1, -1).join('\n')}\n`);
+  if (SELECTED_GROUPS.length === GROUPS.length) {
+    writeResults(section);
+    console.log(`Written to ${RESULTS_FILE}.`);
+  } else {
+    console.log(`Not written to ${RESULTS_FILE}: BENCH_GROUPS measured only part of the benchmark.`);
+  }
 }
 
 main().catch((error) => fail(error.stack ?? String(error)));
