@@ -35,7 +35,7 @@ export default tseslint.config(
   {
     // The core speaks Web standards: no Node imports outside the Node files.
     files: ['src/**/*.ts'],
-    ignores: ['src/**/*.test.ts', 'src/**/*.node.ts', 'src/adapters/node.ts', 'src/adapters/express.ts', 'src/adapters/fastify.ts', 'src/adapters/_node/**', 'src/cli/**'],
+    ignores: ['src/**/*.test.ts', 'src/**/*.node.ts', 'src/adapters/node.ts', 'src/adapters/express.ts', 'src/adapters/fastify.ts', 'src/adapters/hono-node.ts', 'src/adapters/_node/**', 'src/cli/**'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['node:*'], message: 'Core code speaks Web standards; Node code lives in the adapters or *.node.ts files.' }] }],
     },

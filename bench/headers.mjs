@@ -79,11 +79,12 @@ const GROUPS = [
     id: 'hono',
     title: 'Hono 4 (@hono/node-server)',
     baselines: ['hono-bare'],
-    compare: ['hono-rampart', 'hono-secureheaders', 'hono-bare'],
+    compare: ['hono-rampart-node', 'hono-secureheaders', 'hono-bare'],
     rows: [
       ['hono-bare', '`c.html(page)`'],
       ['hono-secureheaders', "`app.use(secureHeaders())` from 'hono/secure-headers'"],
-      ['hono-rampart', '`app.use(rampartHono(security))`, per-request nonce'],
+      ['hono-rampart', '`app.use(rampartHono(security))` (the portable middleware), per-request nonce'],
+      ['hono-rampart-node', '`app.use(rampartHonoNode(security))` (rampart/adapters/hono-node), per-request nonce'],
     ],
   },
 ];

@@ -1,5 +1,5 @@
 // Starts the reference app of one adapter: `npm run example -- <adapter>` (PORT, default 3000).
-const adapters = ['node', 'express', 'fastify', 'hono', 'fetch'];
+const adapters = ['node', 'express', 'fastify', 'hono', 'hono-node', 'fetch'];
 const adapter = process.argv[2] ?? 'node';
 if (!adapters.includes(adapter)) {
   console.error(`Unknown adapter "${adapter}". Use one of: ${adapters.join(', ')}.`);

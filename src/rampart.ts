@@ -3,7 +3,7 @@
  * and returns the instance adapters use to create one context per request.
  */
 
-import { encodeBase64Url } from './_internal/base64.ts';
+import { encodeNonce } from './_internal/base64.ts';
 import { describe, isPlainObject, rejectUnknownKeys } from './_internal/describe.ts';
 import { fillRandom } from './_internal/random.ts';
 import { errorResponse, isRampartError } from './errors.ts';
@@ -95,35 +95,23 @@ export class RequestContext {
   readonly nonce: string;
   /** True when the request came over HTTPS (as decided by `trustProxy`). */
   readonly secure: boolean;
+  /** The host the client asked for (as decided by `trustProxy`). */
+  readonly host: string | undefined;
+  /** The client's address (as decided by `trustProxy`). */
+  readonly clientAddress: string | undefined;
   readonly #instance: Rampart;
-  readonly #incoming: IncomingRequest;
-  #facts: ForwardedFacts | undefined;
   #blocks: HeaderBlocks;
 
   /** @internal Created by `Rampart.begin`. */
   constructor(instance: Rampart, blocks: HeaderBlocks, incoming: IncomingRequest, facts: ForwardedFacts | undefined) {
     this.#instance = instance;
     this.#blocks = blocks;
-    this.#incoming = incoming;
-    this.#facts = facts;
     this.nonce = newNonce();
+    // Copied, not kept: a context that reaches its request would make every weak map
+    // keyed by the request a cycle that the young-generation GC cannot collect.
     this.secure = facts === undefined ? incoming.tls : facts.secure;
-  }
-
-  /** The host the client asked for (as decided by `trustProxy`). */
-  get host(): string | undefined {
-    return this.#forwarded().host;
-  }
-
-  /** The client's address (as decided by `trustProxy`). */
-  get clientAddress(): string | undefined {
-    return this.#forwarded().clientAddress;
-  }
-
-  #forwarded(): ForwardedFacts {
-    // Without a trusted proxy the facts are the connection's: worked out only when asked for.
-    this.#facts ??= direct(this.#incoming);
-    return this.#facts;
+    this.host = facts === undefined ? incoming.header('host') : facts.host;
+    this.clientAddress = facts === undefined ? incoming.remoteAddress : facts.clientAddress;
   }
 
   /**
@@ -146,17 +134,38 @@ export class RequestContext {
    * handler already set is to be left as the handler set it.
    */
   securityHeaders(contentType: string | null | undefined): readonly string[] {
+    return materialize(this.#entries(contentType), this.nonce);
+  }
+
+  /**
+   * @internal Appends `name, value` pairs of the security headers whose lowercase
+   * name is not in `present` to `flat`: the node adapters' allocation-free path.
+   */
+  appendSecurityHeaders(contentType: string | undefined, flat: unknown[], present: readonly string[]): void {
+    const entries = this.#entries(contentType);
+    for (let index = 0; index < entries.length; index++) {
+      const { lowerName, name, value } = entries[index]!;
+      if (!present.includes(lowerName)) flat.push(name, typeof value === 'string' ? value : spliceNonce(value, this.nonce));
+    }
+  }
+
+  #entries(contentType: string | null | undefined): readonly HeaderEntry[] {
     const blocks = this.#blocks;
-    const entries = isDocument(contentType)
-      ? this.secure ? blocks.htmlSecure : blocks.htmlInsecure
-      : this.secure ? blocks.otherSecure : blocks.otherInsecure;
-    return materialize(entries, this.nonce);
+    if (isDocument(contentType)) return this.secure ? blocks.htmlSecure : blocks.htmlInsecure;
+    return this.secure ? blocks.otherSecure : blocks.otherInsecure;
   }
 }
 
 const NONCE_BYTES = new Uint8Array(16);
 function newNonce(): string {
-  return encodeBase64Url(fillRandom(NONCE_BYTES));
+  return encodeNonce(fillRandom(NONCE_BYTES));
+}
+
+/** `parts.join(nonce)`, by concatenation: V8 keeps the result as a rope until it is written. */
+function spliceNonce(parts: readonly string[], nonce: string): string {
+  let value = parts[0]!;
+  for (let index = 1; index < parts.length; index++) value += nonce + parts[index]!;
+  return value;
 }
 
 function materialize(entries: readonly HeaderEntry[], nonce: string): string[] {
@@ -165,7 +174,7 @@ function materialize(entries: readonly HeaderEntry[], nonce: string): string[] {
     const { lowerName, name, value } = entries[index]!;
     flat[index * 3] = lowerName;
     flat[index * 3 + 1] = name;
-    flat[index * 3 + 2] = typeof value === 'string' ? value : value.join(nonce);
+    flat[index * 3 + 2] = typeof value === 'string' ? value : spliceNonce(value, nonce);
   }
   return flat;
 }
@@ -173,6 +182,8 @@ function materialize(entries: readonly HeaderEntry[], nonce: string): string[] {
 /** True for the media types browsers render as a document that can run script. */
 function isDocument(contentType: string | null | undefined): boolean {
   if (!contentType) return false;
+  // The common spellings first, without allocating.
+  if (contentType.startsWith('text/html') && (contentType.length === 9 || contentType[9] === ';')) return true;
   const end = contentType.indexOf(';');
   const type = (end === -1 ? contentType : contentType.slice(0, end)).trim().toLowerCase();
   return type === 'text/html' || type === 'application/xhtml+xml';

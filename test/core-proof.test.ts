@@ -25,6 +25,7 @@ describe('the core proof', () => {
         'src/adapters/node.ts',
         'src/adapters/express.ts',
         'src/adapters/fastify.ts',
+        'src/adapters/hono-node.ts',
         'src/adapters/_node/**',
         'src/cli/**',
       ].sort(),

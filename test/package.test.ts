@@ -22,6 +22,7 @@ const SURFACE: Record<string, string[]> = {
   './adapters/express': ['rampartErrors', 'rampartExpress'],
   './adapters/fastify': ['rampartFastify'],
   './adapters/hono': ['rampartHono'],
+  './adapters/hono-node': ['rampartHonoNode'],
 };
 
 const subpaths = Object.keys(manifest.exports).filter((subpath) => subpath !== './package.json');

@@ -182,6 +182,18 @@ const VARIANTS = {
     app.get('/', (c) => c.html(page(c.get('rampart').nonce)));
     return createAdaptorServer({ fetch: app.fetch });
   },
+
+  // The Node-specific Hono middleware: secures the node response as it is written, so
+  // @hono/node-server keeps its fast path (what a user on Node runs).
+  async 'hono-rampart-node'() {
+    const { Hono, createAdaptorServer } = await honoModules();
+    const { rampart } = await import('rampart');
+    const { rampartHonoNode } = await import('rampart/adapters/hono-node');
+    const app = new Hono();
+    app.use(rampartHonoNode(rampart(rampartOptions())));
+    app.get('/', (c) => c.html(page(c.get('rampart').nonce)));
+    return createAdaptorServer({ fetch: app.fetch });
+  },
 };
 
 async function honoModules() {

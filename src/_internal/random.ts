@@ -19,9 +19,11 @@ export function fillRandom(target: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuf
     crypto.getRandomValues(pool);
     offset = 0;
   }
-  target.set(pool.subarray(offset, offset + length));
-  // Wipe what we handed out, so a later bug that reads the pool cannot replay it.
-  pool.fill(0, offset, offset + length);
+  // Copy and wipe what we hand out, so a later bug that reads the pool cannot replay it.
+  for (let index = 0; index < length; index++) {
+    target[index] = pool[offset + index]!;
+    pool[offset + index] = 0;
+  }
   offset += length;
   return target;
 }

@@ -17,6 +17,7 @@ import { rampartErrors, rampartExpress } from './express.ts';
 import { rampartFastify } from './fastify.ts';
 import { rampartFetch } from './fetch.ts';
 import { rampartHono, type RampartVariables } from './hono.ts';
+import { rampartHonoNode } from './hono-node.ts';
 import { contextOf, rampartNode } from './node.ts';
 
 const logged: unknown[] = [];
@@ -36,6 +37,26 @@ function ownHeaders(): [string, string][] {
     ['public-key-pins', 'pin-sha256="abc"; max-age=10'],
   ];
 }
+
+async function honoServer(middleware: typeof rampartHono): Promise<Server> {
+    const app = new Hono<{ Variables: RampartVariables }>();
+    app.use(middleware(security()));
+    app.get('/coded', () => {
+      throw new RampartError('csp_report_malformed');
+    });
+    app.get('/crash', () => {
+      throw new Error(SECRET);
+    });
+    app.get('/async-crash', async () => {
+      await Promise.resolve();
+      throw new Error(SECRET);
+    });
+    app.get('/own-headers', () => new Response('<p>own</p>', { headers: ownHeaders() }));
+    app.get('/context', (c) => c.json({ nonce: c.get('rampart').nonce, same: true }));
+    // Hono's default error handler leaks nothing but says 500; we only check our own codes pass through.
+    app.onError((_error, c) => c.text('Internal Server Error\n', 500));
+    return createAdaptorServer({ fetch: app.fetch }) as Server;
+  }
 
 const builders: Record<string, () => Promise<Server>> = {
   async node() {
@@ -103,23 +124,10 @@ const builders: Record<string, () => Promise<Server>> = {
     return app.server;
   },
   async hono() {
-    const app = new Hono<{ Variables: RampartVariables }>();
-    app.use(rampartHono(security()));
-    app.get('/coded', () => {
-      throw new RampartError('csp_report_malformed');
-    });
-    app.get('/crash', () => {
-      throw new Error(SECRET);
-    });
-    app.get('/async-crash', async () => {
-      await Promise.resolve();
-      throw new Error(SECRET);
-    });
-    app.get('/own-headers', () => new Response('<p>own</p>', { headers: ownHeaders() }));
-    app.get('/context', (c) => c.json({ nonce: c.get('rampart').nonce, same: true }));
-    // Hono's default error handler leaks nothing but says 500; we only check our own codes pass through.
-    app.onError((_error, c) => c.text('Internal Server Error\n', 500));
-    return createAdaptorServer({ fetch: app.fetch }) as Server;
+    return honoServer(rampartHono);
+  },
+  async 'hono-node'() {
+    return honoServer(rampartHonoNode);
   },
   async fetch() {
     const handler = rampartFetch(security(), async (request: Request, context: RequestContext) => {

@@ -35,6 +35,33 @@ declare global {
   }
 }
 
+const CONTEXTS = new WeakMap<object, RequestContext>();
+const EXPOSED = new WeakSet<object>();
+
+/**
+ * Makes `req.rampart` a getter on Express's base request prototype, shared by every
+ * app and sub-app: Express swaps each request's prototype, after which every property
+ * added to the request itself costs microseconds.
+ */
+function expose(request: Express.Request, context: RequestContext): void {
+  CONTEXTS.set(request, context);
+  const app = (request as { app?: { request?: object } }).app;
+  const base = app?.request ? (Object.getPrototypeOf(app.request) as object | null) : null;
+  if (base === null) {
+    // Not under Express (connect, a test double): a plain property.
+    request.rampart = context;
+    return;
+  }
+  if (EXPOSED.has(base)) return;
+  EXPOSED.add(base);
+  Object.defineProperty(base, 'rampart', {
+    configurable: true,
+    get(this: object) {
+      return CONTEXTS.get(this);
+    },
+  });
+}
+
 /** The rampart middleware for Express. Register it first. */
 export function rampartExpress(security: Rampart): RequestHandler {
   return function rampartMiddleware(request, response, next) {
@@ -45,7 +72,7 @@ export function rampartExpress(security: Rampart): RequestHandler {
         .catch(next);
       return;
     }
-    request.rampart = started;
+    expose(request, started);
     response.locals.rampart = started;
     response.locals.nonce = started.nonce;
     protectResponse(response, started);

@@ -37,7 +37,7 @@ export function rampartNode(security: Rampart, handler: ProtectedNodeHandler): (
       void respondWith(response, started, request.method ?? 'GET');
       return;
     }
-    CONTEXTS.set(request, started);
+    (request as ContextCarrier)[CONTEXT] = started;
     protectResponse(response, started);
     let result: unknown;
     try {
@@ -50,11 +50,13 @@ export function rampartNode(security: Rampart, handler: ProtectedNodeHandler): (
   };
 }
 
-const CONTEXTS = new WeakMap<IncomingMessage, RequestContext>();
+// A symbol-keyed property of the request: cheaper than a weak map entry per request.
+const CONTEXT = Symbol('rampart.context');
+type ContextCarrier = IncomingMessage & { [CONTEXT]?: RequestContext };
 
 /** The rampart context of a request handled by `rampartNode`. */
 export function contextOf(request: IncomingMessage): RequestContext {
-  const context = CONTEXTS.get(request);
+  const context = (request as ContextCarrier)[CONTEXT];
   if (!context) throw new TypeError('rampart: this request did not go through rampartNode(); wrap the handler with it.');
   return context;
 }

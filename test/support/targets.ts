@@ -9,7 +9,7 @@ import { request as httpRequest, type IncomingHttpHeaders, type Server } from 'n
 import type { AddressInfo } from 'node:net';
 import type { RampartOptions } from 'rampart';
 
-export const ADAPTERS = ['fetch', 'node', 'express', 'fastify', 'hono'] as const;
+export const ADAPTERS = ['fetch', 'node', 'express', 'fastify', 'hono', 'hono-node'] as const;
 export type AdapterName = (typeof ADAPTERS)[number];
 
 export interface RequestOptions {

@@ -23,24 +23,34 @@ const OUT_HEADERS = Object.getOwnPropertySymbols(
 
 type HeaderStore = Record<string, [string, HeaderValue]>;
 
-const CONTEXT = Symbol('rampart.context');
-const ORIGINAL = Symbol('rampart.writeHead');
-
-interface ProtectedResponse extends ServerResponse {
-  [CONTEXT]: RequestContext;
-  [ORIGINAL]: WriteHead;
-}
+/** The context of each response rampart protects, until its head is written. */
+const PROTECTED = new WeakMap<ServerResponse, RequestContext>();
+let installed = false;
 
 /**
  * Arranges for the security headers to be added when the head is written, by
  * whatever path it is written (`writeHead`, `end`, `write`, a framework's send):
  * they all go through `writeHead`, and only then is the content type known.
+ *
+ * The hook sits once on `ServerResponse.prototype`, not on each response: frameworks
+ * such as Express swap each response's prototype, after which every property added to
+ * it costs microseconds. Responses rampart does not protect pass straight through.
  */
 export function protectResponse(response: ServerResponse, context: RequestContext): void {
-  const target = response as ProtectedResponse;
-  target[CONTEXT] = context;
-  target[ORIGINAL] = response.writeHead as WriteHead;
-  response.writeHead = rampartWriteHead as ServerResponse['writeHead'];
+  if (!installed) installWriteHeadHook();
+  PROTECTED.set(response, context);
+}
+
+function installWriteHeadHook(): void {
+  installed = true;
+  const original = ServerResponse.prototype.writeHead as WriteHead;
+  ServerResponse.prototype.writeHead = function rampartWriteHead(this: ServerResponse, statusCode: number, reason?: string | HeadersArgument, headers?: HeadersArgument) {
+    const context = PROTECTED.get(this);
+    if (context === undefined) return original.call(this, statusCode, reason, headers);
+    // Once: node calls writeHead again for 1xx responses and frameworks may too.
+    PROTECTED.delete(this);
+    return writeSecuredHead(this, context, original, statusCode, reason, headers);
+  } as ServerResponse['writeHead'];
 }
 
 /**
@@ -50,34 +60,42 @@ export function protectResponse(response: ServerResponse, context: RequestContex
  */
 function collect(headers: HeadersArgument, flat: HeaderValue[], names: string[]): void {
   if (headers === undefined || headers === null) return;
-  const add = (name: string, value: HeaderValue | undefined): void => {
-    const lowerName = name.toLowerCase();
-    if (value === undefined || (STRIPPED_HEADERS as readonly string[]).includes(lowerName)) return;
-    flat.push(name, value);
-    names.push(lowerName);
-  };
   if (!Array.isArray(headers)) {
     const record = headers as OutgoingHttpHeaders;
-    for (const name in record) add(name, record[name]);
+    for (const name in record) addHeader(name, record[name], flat, names);
   } else if (Array.isArray(headers[0])) {
-    for (const pair of headers as unknown as readonly (readonly [string, HeaderValue])[]) add(pair[0], pair[1]);
+    for (const pair of headers as unknown as readonly (readonly [string, HeaderValue])[]) addHeader(pair[0], pair[1], flat, names);
   } else {
-    for (let index = 0; index < headers.length; index += 2) add(String(headers[index]), headers[index + 1]);
+    for (let index = 0; index < headers.length; index += 2) addHeader(String(headers[index]), headers[index + 1], flat, names);
   }
 }
 
-function rampartWriteHead(this: ProtectedResponse, statusCode: number, reason?: string | HeadersArgument, headers?: HeadersArgument): ServerResponse {
-  const original = this[ORIGINAL];
-  // Restore first: node calls writeHead again for 1xx responses and frameworks may too.
-  (this as ServerResponse).writeHead = original as ServerResponse['writeHead'];
-  const write = (list: HeaderValue[]): ServerResponse =>
-    typeof reason === 'string' ? original.call(this, statusCode, reason, list) : original.call(this, statusCode, list);
+function addHeader(name: string, value: HeaderValue | undefined, flat: HeaderValue[], names: string[]): void {
+  const lowerName = name.toLowerCase();
+  if (value === undefined || (STRIPPED_HEADERS as readonly string[]).includes(lowerName)) return;
+  flat.push(name, value);
+  names.push(lowerName);
+}
+
+function writeSecuredHead(
+  response: ServerResponse,
+  context: RequestContext,
+  original: WriteHead,
+  statusCode: number,
+  reason: string | HeadersArgument,
+  headers: HeadersArgument,
+): ServerResponse {
   // What writeHead is given wins over what setHeader stored, as in node itself.
   const flat: HeaderValue[] = [];
   const names: string[] = [];
-  collect(typeof reason === 'string' ? headers : reason, flat, names);
-  if (OUT_HEADERS === undefined) return writeThroughSetHeader(this, flat, names, write);
-  const store = (this as unknown as Record<symbol, HeaderStore | null>)[OUT_HEADERS] ?? null;
+  const hasReason = typeof reason === 'string';
+  collect(hasReason ? headers : reason, flat, names);
+  if (OUT_HEADERS === undefined) {
+    addThroughPublicApi(response, context, flat, names);
+    return hasReason ? original.call(response, statusCode, reason, flat) : original.call(response, statusCode, flat);
+  }
+  const slot = response as unknown as Record<symbol, HeaderStore | null>;
+  const store = slot[OUT_HEADERS] ?? null;
   if (store !== null) {
     for (const lowerName in store) {
       if (names.includes(lowerName) || (STRIPPED_HEADERS as readonly string[]).includes(lowerName)) continue;
@@ -87,31 +105,27 @@ function rampartWriteHead(this: ProtectedResponse, statusCode: number, reason?: 
     }
   }
   const typeIndex = names.indexOf('content-type');
-  const security = this[CONTEXT].securityHeaders(typeIndex === -1 ? undefined : String(flat[typeIndex * 2 + 1]));
-  for (let index = 0; index < security.length; index += 3) {
-    if (!names.includes(security[index]!)) flat.push(security[index + 1]!, security[index + 2]!);
-  }
+  context.appendSecurityHeaders(typeIndex === -1 ? undefined : String(flat[typeIndex * 2 + 1]), flat, names);
   // Node writes a flat list without per-header bookkeeping when no setHeader store
   // exists; the store is put back afterwards so getHeader() keeps answering.
-  (this as unknown as Record<symbol, HeaderStore | null>)[OUT_HEADERS] = null;
+  slot[OUT_HEADERS] = null;
   try {
-    return write(flat);
+    return hasReason ? original.call(response, statusCode, reason, flat) : original.call(response, statusCode, flat);
   } finally {
-    if (store !== null) (this as unknown as Record<symbol, HeaderStore | null>)[OUT_HEADERS] = store;
+    if (store !== null) slot[OUT_HEADERS] = store;
   }
 }
 
-/** The same, through node's public API only. */
-function writeThroughSetHeader(response: ProtectedResponse, flat: HeaderValue[], names: string[], write: (list: HeaderValue[]) => ServerResponse): ServerResponse {
+/** The same, through node's public API only, for a Node without the private store. */
+function addThroughPublicApi(response: ServerResponse, context: RequestContext, flat: HeaderValue[], names: string[]): void {
   for (const name of STRIPPED_HEADERS) if (response.hasHeader(name)) response.removeHeader(name);
   const typeIndex = names.indexOf('content-type');
   const contentType = typeIndex === -1 ? response.getHeader('content-type') : flat[typeIndex * 2 + 1];
-  const security = response[CONTEXT].securityHeaders(contentType === undefined ? undefined : String(contentType));
+  const security = context.securityHeaders(contentType === undefined ? undefined : String(contentType));
   for (let index = 0; index < security.length; index += 3) {
     const lowerName = security[index]!;
     if (!names.includes(lowerName) && !response.hasHeader(lowerName)) flat.push(security[index + 1]!, security[index + 2]!);
   }
-  return write(flat);
 }
 
 function drained(target: ServerResponse): Promise<void> {
