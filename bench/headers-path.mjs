@@ -15,25 +15,13 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { rampart } from 'rampart';
 import { rampartNode } from 'rampart/adapters/node';
-import { FIXED_NONCE, page } from './servers/headers-server.mjs';
+import { FIXED_NONCE, page, rampartHtmlBlock } from './servers/headers-server.mjs';
 
 const HTML = 'text/html; charset=utf-8';
 const security = rampart({ mode: 'production', keys: 'WUEcnVN3LQvjfZvf3c5_ndYzSrsHkBsrJlrrIj25p64', origin: 'http://127.0.0.1', logger: { warn() {} } });
 
-// The fixed block, built as headers-server.mjs builds it.
-const probe = security.begin({
-  method: 'GET',
-  target: '/',
-  tls: false,
-  remoteAddress: '127.0.0.1',
-  header: (name) => (name === 'host' ? '127.0.0.1' : undefined),
-  toRequest() {
-    throw new Error('not needed');
-  },
-});
-const triplets = probe.securityHeaders(HTML);
-const FIXED = ['content-type', HTML];
-for (let index = 0; index < triplets.length; index += 3) FIXED.push(triplets[index + 1], triplets[index + 2].replaceAll(probe.nonce, FIXED_NONCE));
+// The fixed block, exactly as the node-fixed server builds it.
+const FIXED = await rampartHtmlBlock();
 const PAGE = page(FIXED_NONCE);
 
 const socket = new Socket();

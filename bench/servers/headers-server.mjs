@@ -42,7 +42,7 @@ function bareHandler(_req, res) {
  * HTTP, with the nonce replaced by FIXED_NONCE: asked from rampart once, at startup, so
  * "the limit" always writes exactly the headers rampart writes.
  */
-async function rampartHtmlBlock() {
+export async function rampartHtmlBlock() {
   const { rampart } = await import('rampart');
   const security = rampart(rampartOptions());
   const context = security.begin({

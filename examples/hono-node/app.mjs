@@ -1,24 +1,12 @@
 // The reference app on Hono served by @hono/node-server, with the Node-specific
-// middleware (rampart secures the node response as it is written).
+// middleware: rampart secures the node response as it is written, which keeps
+// @hono/node-server on its fast path. The routes are those of examples/hono.
 import { createAdaptorServer } from '@hono/node-server';
-import { Hono } from 'hono';
-import { rampart } from 'rampart';
 import { rampartHonoNode } from 'rampart/adapters/hono-node';
-import { data, embedOverrides, embedPage, exampleOptions, homePage } from '../shared/pages.mjs';
+import { createApp as createHonoApp } from '../hono/app.mjs';
 
 export function createApp(options) {
-  const security = rampart(exampleOptions(options));
-  const embeddable = security.headerPolicy(embedOverrides);
-  const app = new Hono();
-
-  app.use(rampartHonoNode(security));
-  app.get('/', (c) => c.html(homePage(c.get('rampart').nonce)));
-  app.get('/embed', (c) => {
-    c.get('rampart').useHeaders(embeddable);
-    return c.html(embedPage(c.get('rampart').nonce));
-  });
-  app.get('/data.json', (c) => c.json(data));
-  return app;
+  return createHonoApp(options, rampartHonoNode);
 }
 
 export function createServer(options) {

@@ -5,12 +5,13 @@ import { rampart } from 'rampart';
 import { rampartHono } from 'rampart/adapters/hono';
 import { data, embedOverrides, embedPage, exampleOptions, homePage } from '../shared/pages.mjs';
 
-export function createApp(options) {
+// `middleware` is rampartHono here; examples/hono-node passes rampartHonoNode.
+export function createApp(options, middleware = rampartHono) {
   const security = rampart(exampleOptions(options));
   const embeddable = security.headerPolicy(embedOverrides);
   const app = new Hono();
 
-  app.use(rampartHono(security));
+  app.use(middleware(security));
   app.get('/', (c) => c.html(homePage(c.get('rampart').nonce)));
   app.get('/embed', (c) => {
     c.get('rampart').useHeaders(embeddable);
