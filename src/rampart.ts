@@ -6,7 +6,7 @@
 import { encodeNonce } from './_internal/base64.ts';
 import { describe, isPlainObject, rejectUnknownKeys } from './_internal/describe.ts';
 import { fillRandom } from './_internal/random.ts';
-import { errorResponse, isRampartError } from './errors.ts';
+import { errorResponse, isRampartError, RampartError } from './errors.ts';
 import {
   compileHeaders,
   compileOverrides,
@@ -379,7 +379,13 @@ export class Rampart {
   }
 
   async #receiveReport(incoming: IncomingRequest, facts: ForwardedFacts): Promise<Response> {
-    const response = await this.#reports!.receive(incoming.toRequest(), facts.clientAddress);
+    let response: Response;
+    try {
+      response = await this.#reports!.receive(incoming.toRequest(), facts.clientAddress);
+    } catch {
+      // A request that cannot even be read as a Request is a malformed report, not a crash.
+      response = errorResponse(new RampartError('csp_report_malformed'), incoming.header('accept'));
+    }
     return this.#withMinimalHeaders(response, facts.secure);
   }
 

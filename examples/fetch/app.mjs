@@ -23,8 +23,12 @@ export function createApp(options) {
       if (reading && pathname === '/data.json') return Response.json(data);
       return new Response('Not Found\n', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' } });
     },
-    // Under @hono/node-server the socket is passed beside the request.
-    { clientAddress: (_request, env) => env?.incoming?.socket?.remoteAddress },
+    // Under @hono/node-server the socket is passed beside the request: it, not the
+    // request URL (which keeps an absolute target as the client wrote it), says TLS.
+    {
+      clientAddress: (_request, env) => env?.incoming?.socket?.remoteAddress,
+      secure: (request, env) => (env?.incoming ? env.incoming.socket.encrypted === true : request.url.startsWith('https:')),
+    },
   );
   return { fetch };
 }

@@ -14,14 +14,18 @@ export class FetchIncoming implements IncomingRequest {
   readonly #request: Request;
   readonly #urlHost: string;
 
-  constructor(request: Request, remoteAddress: string | undefined) {
+  /**
+   * `tls` is the connection's own word when the runtime gives it: a URL's scheme can
+   * come from the request line (`GET https://host/ HTTP/1.1`), which the client writes.
+   */
+  constructor(request: Request, remoteAddress: string | undefined, tls?: boolean) {
     this.#request = request;
     this.method = request.method;
     this.remoteAddress = remoteAddress;
     const url = request.url;
     const schemeEnd = url.indexOf('://');
     const pathStart = url.indexOf('/', schemeEnd + 3);
-    this.tls = url.startsWith('https:');
+    this.tls = tls ?? url.startsWith('https:');
     this.#urlHost = url.slice(schemeEnd + 3, pathStart === -1 ? url.length : pathStart);
     const target = pathStart === -1 ? '/' : url.slice(pathStart);
     const hash = target.indexOf('#');

@@ -34,6 +34,14 @@ export interface FetchAdapterOptions<Rest extends unknown[]> {
    * request (Bun: `server.requestIP(request)?.address`; Deno: `info.remoteAddr.hostname`).
    */
   readonly clientAddress?: (request: Request, ...rest: Rest) => string | undefined;
+  /**
+   * Whether the connection is TLS, from what your runtime passes beside the request.
+   * Default: the scheme of `request.url`, right on runtimes that build the URL from the
+   * connection (Bun, Deno, Workers), but not under `@hono/node-server`, which keeps an
+   * absolute request target as the client sent it: there, pass
+   * `(_request, env) => env.incoming.socket.encrypted === true`.
+   */
+  readonly secure?: (request: Request, ...rest: Rest) => boolean;
 }
 
 /** Wraps a Fetch handler so every response carries rampart's protections. */
@@ -42,9 +50,9 @@ export function rampartFetch<Rest extends unknown[] = []>(
   handler: ProtectedFetchHandler<Rest>,
   options: FetchAdapterOptions<Rest> = {},
 ): (request: Request, ...rest: Rest) => Promise<Response> {
-  const clientAddress = options.clientAddress;
+  const { clientAddress, secure } = options;
   return async function rampartFetchHandler(request: Request, ...rest: Rest): Promise<Response> {
-    const started = security.begin(new FetchIncoming(request, clientAddress?.(request, ...rest)));
+    const started = security.begin(new FetchIncoming(request, clientAddress?.(request, ...rest), secure?.(request, ...rest)));
     if (!(started instanceof RequestContext)) return started;
     let response: Response;
     try {

@@ -30,18 +30,31 @@ export interface RampartVariables {
 export interface HonoAdapterOptions {
   /** The peer address. Default: the socket address under `@hono/node-server`, else none. */
   readonly clientAddress?: (c: Context) => string | undefined;
+  /**
+   * Whether the connection is TLS. Default: the socket's word under `@hono/node-server`
+   * (whose `request.url` keeps an absolute request target as the client sent it), else
+   * the scheme of the request URL, which Bun, Deno and Workers build from the connection.
+   */
+  readonly secure?: (c: Context) => boolean | undefined;
 }
 
+type NodeServerBindings = { incoming?: { socket?: { remoteAddress?: string; encrypted?: boolean } } } | undefined;
+
 function nodeServerAddress(c: Context): string | undefined {
-  const environment = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-  return environment?.incoming?.socket?.remoteAddress;
+  return (c.env as NodeServerBindings)?.incoming?.socket?.remoteAddress;
+}
+
+function nodeServerSecure(c: Context): boolean | undefined {
+  const socket = (c.env as NodeServerBindings)?.incoming?.socket;
+  return socket === undefined ? undefined : socket.encrypted === true;
 }
 
 /** The rampart middleware for Hono. Register it first, before any route. */
 export function rampartHono(security: Rampart, options: HonoAdapterOptions = {}): MiddlewareHandler<{ Variables: RampartVariables }> {
   const clientAddress = options.clientAddress ?? nodeServerAddress;
+  const secure = options.secure ?? nodeServerSecure;
   return async function rampartMiddleware(c, next) {
-    const started = security.begin(new FetchIncoming(c.req.raw, clientAddress(c)));
+    const started = security.begin(new FetchIncoming(c.req.raw, clientAddress(c), secure(c)));
     if (!(started instanceof RequestContext)) return await started;
     c.set('rampart', started);
     await next();

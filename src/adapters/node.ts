@@ -62,7 +62,12 @@ export function contextOf(request: IncomingMessage): RequestContext {
 }
 
 async function respondWith(response: ServerResponse, result: Response | Promise<Response>, method: string): Promise<void> {
-  await sendResponse(response, await result, method);
+  try {
+    await sendResponse(response, await result, method);
+  } catch {
+    // The client went away mid-request (or mid-response): nothing left to answer.
+    response.destroy();
+  }
 }
 
 function fail(security: Rampart, request: IncomingMessage, response: ServerResponse, error: unknown): void {

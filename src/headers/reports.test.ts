@@ -110,6 +110,18 @@ describe('refusing bad reports', () => {
     expect(violations).toEqual([]);
   });
 
+  it('answers a body that fails mid-stream (client gone) as malformed, without throwing', async () => {
+    const { reports } = receiver();
+    const failing = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"csp'));
+        controller.error(new Error('aborted'));
+      },
+    });
+    const request = new Request('https://app.example/r', { method: 'POST', body: failing, headers: { 'content-type': 'application/csp-report' }, duplex: 'half' } as RequestInit);
+    expect((await reports.receive(request, undefined)).status).toBe(400);
+  });
+
   it('says which method is allowed', async () => {
     const { reports } = receiver();
     expect((await reports.receive(new Request('https://app.example/r'), undefined)).headers.get('allow')).toBe('POST');

@@ -113,20 +113,27 @@ function parseReports(mediaType: string, json: unknown): CspViolation[] | null {
   return violations;
 }
 
-async function readLimited(request: Request, limit: number): Promise<Uint8Array | null> {
+/** The body, or why there is none: over the limit, or the stream failed (client gone). */
+async function readLimited(request: Request, limit: number): Promise<Uint8Array | 'too_large' | 'unreadable'> {
   const declared = request.headers.get('content-length');
-  if (declared !== null && Number(declared) > limit) return null;
+  if (declared !== null && Number(declared) > limit) return 'too_large';
   if (!request.body) return new Uint8Array(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch {
+      return 'unreadable';
+    }
+    const { done, value } = chunk;
     if (done) break;
     total += value.byteLength;
     if (total > limit) {
-      await reader.cancel();
-      return null;
+      await reader.cancel().catch(() => {});
+      return 'too_large';
     }
     chunks.push(value);
   }
@@ -229,7 +236,8 @@ export function compileReports(
       }
       if (limited(clientAddress)) return refuse('csp_report_rate_limited');
       const body = await readLimited(request, maxBodyBytes);
-      if (!body) return refuse('csp_report_too_large');
+      if (body === 'too_large') return refuse('csp_report_too_large');
+      if (body === 'unreadable') return refuse('csp_report_malformed');
       let violations: CspViolation[] | null;
       try {
         violations = parseReports(mediaType, JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body)));

@@ -6,7 +6,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CspViolation, RampartOptions } from 'rampart';
-import { ADAPTERS, startTarget, testOptions, type AdapterName, type Target } from '../support/targets.ts';
+import { connect } from 'node:net';
+import { ADAPTERS, rawRequest, startTarget, testOptions, type AdapterName, type Target } from '../support/targets.ts';
 
 const HTML_HEADERS = {
   'x-frame-options': 'DENY',
@@ -140,6 +141,24 @@ describe.each(ADAPTERS)('%s adapter', (adapter: AdapterName) => {
         expect((await target.request('/')).status).toBe(200);
       });
 
+      it('survives a report with a hostile Host header and one whose client hangs up mid-body', async () => {
+        const hostile = await rawRequest(target.url, '/_rampart/csp-report', { method: 'POST', headers: { host: 'a b', 'content-type': 'application/csp-report' }, body: validReport });
+        expect([204, 400, 429]).toContain(hostile.status);
+        await new Promise<void>((resolve) => {
+          const { hostname, port } = new URL(target.url);
+          const socket = connect(Number(port), hostname, () => {
+            socket.write('POST /_rampart/csp-report HTTP/1.1\r\nHost: app.test\r\nContent-Type: application/csp-report\r\nContent-Length: 100\r\n\r\n{"csp');
+            setTimeout(() => {
+              socket.destroy();
+              resolve();
+            }, 100);
+          });
+          socket.on('error', () => resolve());
+        });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        expect((await rawRequest(target.url, '/')).status).toBe(200);
+      });
+
       it('rate-limits a flood from one client', async () => {
         const statuses: number[] = [];
         for (let index = 0; index < 8; index++) {
@@ -192,6 +211,13 @@ describe.each(ADAPTERS)('%s adapter', (adapter: AdapterName) => {
       target = await startTarget(adapter, testOptions({ mode: 'production', origin: 'https://app.test' }));
     });
     afterAll(() => target.close());
+
+    it('is not fooled by an absolute https request target over plain HTTP', async () => {
+      // `GET https://app.test/ HTTP/1.1` on a plain connection: some servers put that URL in request.url.
+      const response = await rawRequest(target.url, 'https://app.test/', { headers: { host: 'app.test' } });
+      expect(response.status).toBe(308);
+      expect(response.headers.get('strict-transport-security')).toBeNull();
+    });
 
     it('ignores a forged X-Forwarded-Proto: still plain HTTP, still redirected, no HSTS', async () => {
       const response = await target.request('/', { headers: { host: 'app.test', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.test' } });

@@ -33,8 +33,9 @@ export class NodeIncoming implements IncomingRequest {
     const headers = new Headers();
     const raw = message.rawHeaders;
     for (let index = 0; index < raw.length; index += 2) headers.append(raw[index]!, raw[index + 1]!);
-    const host = this.header('host') ?? 'localhost';
-    const url = `${this.tls ? 'https' : 'http'}://${host}${this.target.startsWith('/') ? this.target : '/'}`;
+    // Only the method, headers and body are read from this Request: the URL gets a fixed
+    // host, so a hostile Host header cannot make building it throw.
+    const url = `${this.tls ? 'https' : 'http'}://rampart.invalid${this.target.startsWith('/') ? this.target : '/'}`;
     const hasBody = this.method !== 'GET' && this.method !== 'HEAD';
     return new Request(url, {
       method: this.method,
