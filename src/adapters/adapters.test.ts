@@ -191,3 +191,29 @@ describe.each(Object.keys(builders))('%s adapter', (name) => {
     expect(body.same).toBe(true);
   });
 });
+
+describe('HTTP/2, not supported yet, fails closed', () => {
+  it('Fastify with http2 refuses to start', async () => {
+    const app = Fastify({ http2: true });
+    await expect(app.register(rampartFastify(security()))).rejects.toThrow('http2: true is not supported yet');
+  });
+
+  it('node:http2 gets a 500 instead of an unprotected page', async () => {
+    const { createServer: createHttp2Server, connect } = await import('node:http2');
+    const server = createHttp2Server(rampartNode(security(), (_req, res) => res.end('unprotected')) as never);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    try {
+      const status = await new Promise<number>((resolve, reject) => {
+        const stream = client.request({ ':path': '/' });
+        stream.on('response', (headers) => resolve(Number(headers[':status'])));
+        stream.on('error', reject);
+        stream.end();
+      });
+      expect(status).toBe(500);
+    } finally {
+      client.close();
+      server.close();
+    }
+  });
+});

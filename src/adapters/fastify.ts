@@ -35,6 +35,11 @@ declare module 'fastify' {
  */
 export function rampartFastify(security: Rampart): FastifyPluginCallback {
   function rampartPlugin(app: FastifyInstance, _options: unknown, done: (error?: Error) => void): void {
+    if ((app.initialConfig as { http2?: boolean }).http2) {
+      // Fail at startup rather than serve HTTP/2 responses without their security headers.
+      done(new TypeError('rampart: Fastify with http2: true is not supported yet; serve HTTP/1.1 (an HTTP/2 proxy in front is fine).'));
+      return;
+    }
     app.decorateRequest('rampart', null as unknown as RequestContext);
     app.addHook('onRequest', (request, reply, next) => {
       const started = security.begin(new NodeIncoming(request.raw));

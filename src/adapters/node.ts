@@ -18,7 +18,7 @@
  * @packageDocumentation
  */
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
 import { RequestContext, type Rampart } from '../rampart.ts';
 import { NodeIncoming } from './_node/incoming.ts';
 import { protectResponse, sendResponse } from './_node/response.ts';
@@ -32,6 +32,13 @@ export type ProtectedNodeHandler = (request: IncomingMessage, response: ServerRe
  */
 export function rampartNode(security: Rampart, handler: ProtectedNodeHandler): (request: IncomingMessage, response: ServerResponse) => void {
   return function rampartNodeHandler(request, response) {
+    if (!(response instanceof ServerResponse)) {
+      // node:http2's compatibility API: its responses are not hooked yet, so refuse to
+      // serve them unprotected.
+      security.warnOnce('rampart: HTTP/2 (node:http2) is not supported yet; answering 500. Serve HTTP/1.1 (an HTTP/2 proxy in front is fine).');
+      (response as unknown as { writeHead(status: number): { end(): void } }).writeHead(500).end();
+      return;
+    }
     const started = security.begin(new NodeIncoming(request));
     if (!(started instanceof RequestContext)) {
       void respondWith(response, started, request.method ?? 'GET');
