@@ -33,6 +33,7 @@ describe('trustProxy as a hop count', () => {
     ['proxy without X-Forwarded-For', one, '10.0.0.2', { 'x-forwarded-proto': 'https' }, { secure: true, host: 'app.example', clientAddress: '10.0.0.2' }],
     ['nonsense proto is ignored', one, '10.0.0.2', { 'x-forwarded-proto': 'gopher' }, { secure: false, host: 'app.example', clientAddress: '10.0.0.2' }],
     ['invalid forwarded host is ignored', one, '10.0.0.2', { 'x-forwarded-host': 'a b<script>' }, { secure: false, host: 'app.example', clientAddress: '10.0.0.2' }],
+    ['a forwarded address that is not an address', one, '10.0.0.2', { 'x-forwarded-for': 'not-an-ip' }, { secure: false, host: 'app.example', clientAddress: undefined }],
   ] as const)('%s', (_name, policy, peer, headers, expected) => {
     expect(policy(connection(peer, headers))).toEqual(expected);
   });

@@ -88,9 +88,9 @@ export function parseAddress(text: string): Uint8Array | null {
   return bytes;
 }
 
-function parseRange(text: string, where: string): Range[] {
+function parseRange(text: string): Range[] {
   const named = NAMED_RANGES[text];
-  if (named) return named.flatMap((range) => parseRange(range, where));
+  if (named) return named.flatMap((range) => parseRange(range));
   const [addressText, prefixText, ...extra] = text.split('/');
   const bytes = addressText === undefined ? null : parseAddress(addressText);
   const maxPrefix = bytes ? bytes.length * 8 : 0;
@@ -133,7 +133,12 @@ function fromTrustedHop(values: readonly string[], trustedHops: number): string 
   return values[Math.max(0, values.length - trustedHops)];
 }
 
-/** A compiled proxy policy; `undefined` when no proxy is trusted (the connection says it all). */
+/** An X-Forwarded-For entry is client-written text: only a real address is passed on. */
+function addressOrUndefined(text: string | undefined): string | undefined {
+  return text !== undefined && parseAddress(text) !== null ? text : undefined;
+}
+
+/** A compiled proxy policy: what a request's scheme, host and client address are. */
 export type ProxyPolicy = (connection: ConnectionFacts) => ForwardedFacts;
 
 /** The facts of a request no proxy vouches for: the connection's own. */
@@ -148,7 +153,7 @@ function forwarded(connection: ConnectionFacts, chain: readonly string[], truste
   return {
     secure: proto === 'https' ? true : proto === 'http' ? false : connection.tls,
     host: forwardedHost !== undefined && isValidHost(forwardedHost) ? forwardedHost : connection.header('host'),
-    clientAddress: chain[Math.min(trustedHops, chain.length - 1)],
+    clientAddress: addressOrUndefined(chain[Math.min(trustedHops, chain.length - 1)]),
   };
 }
 
@@ -174,7 +179,7 @@ export function compileProxyPolicy(option: unknown): ProxyPolicy {
   }
   const ranges = (option as unknown[]).flatMap((item) => {
     if (typeof item !== 'string') throw new TypeError(`rampart: trustProxy: expected address strings, got ${describe(item)}.`);
-    return parseRange(item, 'trustProxy');
+    return parseRange(item);
   });
   const trusted = (address: string): boolean => {
     const bytes = parseAddress(address);

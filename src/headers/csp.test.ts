@@ -57,6 +57,12 @@ describe('directives', () => {
     expect(build({ directives: directives as CspOptions['directives'] & object })).toContain(expected);
   });
 
+  it('accepts unpadded hashes and keywords in any case, written canonically', () => {
+    const value = build({ directives: { 'script-src': [`'SHA256-${'A'.repeat(43)}'`, "'STRICT-DYNAMIC'"], 'img-src': ["'SELF'", 'https://a.example/p%20q/'] } });
+    expect(value).toContain(`script-src 'sha256-${'A'.repeat(43)}' 'strict-dynamic'`);
+    expect(value).toContain("img-src 'self' https://a.example/p%20q/");
+  });
+
   it('puts the nonce wherever NONCE appears', () => {
     const parts = serializeCsp(compileCsp({ directives: { 'script-src-elem': [NONCE] } }, 'csp', { production: false }));
     expect(parts.length).toBe(4);
@@ -95,6 +101,9 @@ describe('validation', () => {
     ['empty source', { directives: { 'img-src': [''] } }, 'empty string'],
     ['non-string source', { directives: { 'img-src': [42] } as never }, 'must be a string'],
     ['garbage source', { directives: { 'img-src': ['https://'] } }, 'not a valid source'],
+    ['query in a host source', { directives: { 'img-src': ['https://a.example/x?y'] } }, 'not a valid source'],
+    ['fragment in a host source', { directives: { 'img-src': ['https://a.example/x#y'] } }, 'not a valid source'],
+    ['quote in a host source path', { directives: { 'img-src': ["https://a.example/'nonce'"] } }, 'not a valid source'],
     ['bad sandbox token', { directives: { sandbox: ['allow-everything'] } as never }, 'unknown sandbox token'],
     ['bad report-to', { directives: { 'report-to': 'two words' } }, 'one endpoint name'],
     ['bad report-uri', { directives: { 'report-uri': ['javascript:alert(1)'] } }, 'not an absolute http(s) URL'],
@@ -162,6 +171,8 @@ describe('patches', () => {
     expect(() => patchCsp(base, { remove: ['default-src'] }, 'p')).toThrow('no "default-src"');
     expect(() => patchCsp(base, { remove: ['scriptSrc' as never] }, 'p')).toThrow('use "script-src"');
     expect(() => patchCsp(base, { replace: {} } as never, 'p')).toThrow('unknown option');
+    expect(() => patchCsp(base, { add: { 'report-to': 'other' } }, 'p')).toThrow('takes one value');
+    expect(() => patchCsp(base, { add: { webrtc: "'block'" } }, 'p')).toThrow('takes one value');
   });
 
   it('leaves the base model untouched', () => {

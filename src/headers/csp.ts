@@ -195,10 +195,11 @@ const SCRIPT_OR_STYLE = new Set<string>([
 // CSP3 §2.3.1: scheme-source = scheme ":"; host-source = [scheme "://"] host [port] [path].
 const SCHEME_SOURCE = /^[a-zA-Z][a-zA-Z0-9+.-]*:$/;
 const HOST_SOURCE =
-  /^(?:[a-zA-Z][a-zA-Z0-9+.-]*:\/\/)?(?:\*|(?:\*\.)?[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(?::(?:\d{1,5}|\*))?(?:\/[^\s;,]*)?$/;
+  /^(?:[a-zA-Z][a-zA-Z0-9+.-]*:\/\/)?(?:\*|(?:\*\.)?[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(?::(?:\d{1,5}|\*))?(?:\/(?:[A-Za-z0-9\-._~!$&()*+=:@/]|%[0-9A-Fa-f]{2})*)?$/;
 const NONCE_SOURCE = /^'nonce-[a-zA-Z0-9+/_-]+={0,2}'$/;
 const HASH_SOURCE = /^'(sha256|sha384|sha512)-([a-zA-Z0-9+/_-]+={0,2})'$/;
-const HASH_LENGTHS: Record<string, number> = { sha256: 44, sha384: 64, sha512: 88 };
+/** Base64 lengths of each digest, without padding (CSP3 base64-value allows 0 to 2 "="). */
+const HASH_LENGTHS: Record<string, number> = { sha256: 43, sha384: 64, sha512: 86 };
 const REPORT_GROUP = /^[a-zA-Z0-9_-]+$/;
 const TRUSTED_TYPES_POLICY = /^[a-zA-Z0-9\-#=_/@.%]+$/;
 const UNQUOTED_KEYWORD = new Set([...KEYWORDS].map((keyword) => keyword.slice(1, -1)));
@@ -261,7 +262,11 @@ function toTokens(value: unknown, where: string): string[] {
     // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
     if (/[\s\u0000-\u001f\u007f]/.test(token)) fail(where, `${describe(token)} contains whitespace or a control character; pass each source as its own array item.`);
     if (/[^\u0020-\u007e]/.test(token)) fail(where, `${describe(token)} contains a non-ASCII character; write hosts in punycode.`);
-    return token;
+    // Keywords and hash algorithms are case-insensitive (CSP3 §2.3.1): written in lowercase.
+    const lower = token.toLowerCase();
+    if (KEYWORDS.has(lower) || lower === NONCE) return lower;
+    const hash = /^'(sha256|sha384|sha512)-/i.exec(token);
+    return hash ? `'${hash[1]!.toLowerCase()}-${token.slice(hash[0].length)}` : token;
   });
 }
 
@@ -276,7 +281,7 @@ function checkSource(token: string, directive: CspDirectiveName, where: string):
   const hash = HASH_SOURCE.exec(token);
   if (hash) {
     if (!SCRIPT_OR_STYLE.has(directive)) fail(where, `a hash has no meaning in "${directive}".`);
-    if (hash[2]!.length !== HASH_LENGTHS[hash[1]!]) fail(where, `${describe(token)} is not a complete base64 ${hash[1]} digest.`);
+    if (hash[2]!.replace(/=+$/, '').length !== HASH_LENGTHS[hash[1]!]) fail(where, `${describe(token)} is not a complete base64 ${hash[1]} digest.`);
     return;
   }
   if (KEYWORDS.has(token)) {
@@ -365,6 +370,9 @@ function validateDirective(name: CspDirectiveName, value: unknown, where: string
   }
 }
 
+/** Directives whose value is one token, which `add` cannot extend. */
+const SINGLE_VALUED = new Set<string>(['report-to', 'webrtc', 'require-trusted-types-for', 'upgrade-insecure-requests']);
+
 const SOURCE_LIST_DIRECTIVES = new Set<string>([...FETCH_DIRECTIVES, 'base-uri', 'form-action', 'frame-ancestors']);
 
 /** Checks that hold for the whole policy, after presets and overrides are merged. */
@@ -444,6 +452,7 @@ export function patchCsp(model: CspModel, patch: CspPatch, where: string): CspMo
   const patched: CspModel = new Map(model);
   for (const [name, tokens] of readDirectives(patch.add, `${where}.add`)) {
     if (tokens === null) continue;
+    if (SINGLE_VALUED.has(name)) fail(`${where}.add["${name}"]`, `"${name}" takes one value, so nothing can be added to it; use set.`);
     const current = patched.get(name) ?? [];
     const merged = [...current.filter((token) => token !== "'none'"), ...tokens.filter((token) => !current.includes(token))];
     patched.set(name, merged);
@@ -469,9 +478,13 @@ export function patchCsp(model: CspModel, patch: CspPatch, where: string): CspMo
  */
 export function serializeCsp(model: CspModel): string[] {
   const directives: string[] = [];
-  for (const [name, tokens] of model) directives.push(tokens.length === 0 ? name : `${name} ${tokens.join(' ')}`);
-  // NUL cannot occur in a validated policy, so it marks exactly where each nonce goes.
-  return directives.join('; ').split(NONCE).join("'nonce-\u0000'").split('\u0000');
+  for (const [name, tokens] of model) {
+    const values = tokens.map((token) => (token === NONCE ? "'nonce-\u0000'" : token));
+    directives.push(values.length === 0 ? name : `${name} ${values.join(' ')}`);
+  }
+  // NUL cannot occur in a validated policy, so it marks exactly where each nonce goes:
+  // only NONCE tokens, never text that happens to read 'nonce' inside a source.
+  return directives.join('; ').split('\u0000');
 }
 
 /**

@@ -47,7 +47,7 @@ function installWriteHeadHook(): void {
   ServerResponse.prototype.writeHead = function rampartWriteHead(this: ServerResponse, statusCode: number, reason?: string | HeadersArgument, headers?: HeadersArgument) {
     const context = PROTECTED.get(this);
     if (context === undefined) return original.call(this, statusCode, reason, headers);
-    // Once: node calls writeHead again for 1xx responses and frameworks may too.
+    // Once: a second writeHead (which node refuses anyway) is not processed twice.
     PROTECTED.delete(this);
     return writeSecuredHead(this, context, original, statusCode, reason, headers);
   } as ServerResponse['writeHead'];
