@@ -4,13 +4,15 @@
  * flushHeaders. The security headers are added once, and the handler's own win.
  */
 
-import { createServer, type ServerResponse, type Server } from 'node:http';
+import { createServer, ServerResponse, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rampart } from '../../rampart.ts';
 import { rampartNode } from '../node.ts';
+import { writeSecuredHead } from './response.ts';
 
 const html = 'text/html; charset=utf-8';
+const ServerResponseWriteHead = ServerResponse.prototype.writeHead as Parameters<typeof writeSecuredHead>[2];
 const readAfterSend: unknown[] = [];
 const shapes: Record<string, (res: ServerResponse) => void> = {
   '/object': (res) => res.writeHead(200, { 'Content-Type': html }).end('x'),
@@ -102,5 +104,30 @@ describe('writing the head', () => {
     expect(response.headers.get('x-powered-by')).toBeNull();
     expect(response.headers.get('expect-ct')).toBeNull();
     expect(response.headers.get('x-frame-options')).toBe('DENY');
+  });
+});
+
+describe('without node\'s private header store', () => {
+  it('adds the same headers through the public API', async () => {
+    const security = rampart({ keys: 'nv1QpAe2PgR4gV5tLS1Yjq8dXsQ4iu3CI3SxzAEDc8s', logger: { warn: () => {} } });
+    const context = security.begin({ method: 'GET', target: '/', tls: false, remoteAddress: '127.0.0.1', header: () => undefined, toRequest: () => new Request('http://x/') });
+    if (context instanceof Response || context instanceof Promise) throw new Error('expected a context');
+    const plain = createServer((_req, res) => {
+      res.setHeader('x-frame-options', 'SAMEORIGIN');
+      res.setHeader('x-powered-by', 'PHP');
+      // The hook on the prototype passes this response through: it is not protected.
+      writeSecuredHead(res, context, ServerResponseWriteHead, 200, { 'content-type': html }, undefined, undefined);
+      res.end('x');
+    });
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    try {
+      const response = await fetch(`http://127.0.0.1:${(plain.address() as AddressInfo).port}/`);
+      expect(response.headers.get('content-security-policy')).toContain(`'nonce-${context.nonce}'`);
+      expect(response.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+      expect(response.headers.get('x-powered-by')).toBeNull();
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    } finally {
+      await new Promise((resolve) => plain.close(resolve));
+    }
   });
 });

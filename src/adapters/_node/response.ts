@@ -77,25 +77,27 @@ function addHeader(name: string, value: HeaderValue | undefined, flat: HeaderVal
   names.push(lowerName);
 }
 
-function writeSecuredHead(
+/** @internal Exported for tests; `outHeaders` is node's private store symbol, if it has one. */
+export function writeSecuredHead(
   response: ServerResponse,
   context: RequestContext,
   original: WriteHead,
   statusCode: number,
   reason: string | HeadersArgument,
   headers: HeadersArgument,
+  outHeaders: symbol | undefined = OUT_HEADERS,
 ): ServerResponse {
   // What writeHead is given wins over what setHeader stored, as in node itself.
   const flat: HeaderValue[] = [];
   const names: string[] = [];
   const hasReason = typeof reason === 'string';
   collect(hasReason ? headers : reason, flat, names);
-  if (OUT_HEADERS === undefined) {
+  if (outHeaders === undefined) {
     addThroughPublicApi(response, context, flat, names);
     return hasReason ? original.call(response, statusCode, reason, flat) : original.call(response, statusCode, flat);
   }
   const slot = response as unknown as Record<symbol, HeaderStore | null>;
-  const store = slot[OUT_HEADERS] ?? null;
+  const store = slot[outHeaders] ?? null;
   if (store !== null) {
     for (const lowerName in store) {
       if (names.includes(lowerName) || (STRIPPED_HEADERS as readonly string[]).includes(lowerName)) continue;
@@ -108,11 +110,11 @@ function writeSecuredHead(
   context.appendSecurityHeaders(typeIndex === -1 ? undefined : String(flat[typeIndex * 2 + 1]), flat, names);
   // Node writes a flat list without per-header bookkeeping when no setHeader store
   // exists; the store is put back afterwards so getHeader() keeps answering.
-  slot[OUT_HEADERS] = null;
+  slot[outHeaders] = null;
   try {
     return hasReason ? original.call(response, statusCode, reason, flat) : original.call(response, statusCode, flat);
   } finally {
-    if (store !== null) slot[OUT_HEADERS] = store;
+    if (store !== null) slot[outHeaders] = store;
   }
 }
 
