@@ -1,8 +1,10 @@
 /**
  * Parsing the `Cookie` request header (RFC 6265bis §5.7.4, the server side of
  * §4.2.1): split on `;`, trim only space and tab, split each pair at the first `=`,
- * strip one pair of surrounding double quotes. It never throws and never decodes:
- * values are opaque (rampart's own cookies are base64url).
+ * strip one pair of surrounding double quotes. It never throws, never decodes and
+ * never interprets octets: values are opaque, and whoever reads one validates it
+ * (rampart's own cookies are base64url, checked when opened). Node's HTTP parser
+ * already refuses control characters in header values.
  *
  * Which duplicate wins: the first. Browsers list cookies with longer paths first, so
  * a sibling subdomain that tosses a same-named cookie with a longer path could come
@@ -17,20 +19,15 @@ function isSpace(code: number): boolean {
   return code === 0x20 || code === 0x09;
 }
 
-/** True when the text holds a control character (a forged or broken pair is skipped). */
-function hasControl(text: string): boolean {
-  for (let index = 0; index < text.length; index++) {
-    const code = text.charCodeAt(index);
-    if (code < 0x20 || code === 0x7f) return true;
-  }
-  return false;
-}
+/** What one pass over a header produces: a record (first wins), every pair, or one value. */
+type Collect = { readonly into: 'record'; readonly record: Record<string, string> } | { readonly into: 'list'; readonly list: [string, string][] } | { readonly into: 'find'; readonly name: string };
 
 /**
- * Calls `each(name, value)` for every well-formed pair, in header order; stops when
- * `each` returns `false`.
+ * One pass over a `Cookie` header, writing each well-formed pair where `collect`
+ * says; returns the value found in `find` mode. One loop without callbacks: parsing
+ * runs on every request.
  */
-function forEachPair(header: string, each: (name: string, value: string) => boolean | void): void {
+function scan(header: string, collect: Collect): string | undefined {
   let start = 0;
   let pairs = 0;
   const length = header.length;
@@ -52,50 +49,55 @@ function forEachPair(header: string, each: (name: string, value: string) => bool
         valueEnd--;
       }
       if (nameEnd > nameStart) {
-        const name = header.slice(nameStart, nameEnd);
-        const value = header.slice(valueStart, valueEnd);
         pairs++;
-        if (!hasControl(name) && !hasControl(value) && each(name, value) === false) return;
+        const name = header.slice(nameStart, nameEnd);
+        if (collect.into === 'record') {
+          if (collect.record[name] === undefined) collect.record[name] = header.slice(valueStart, valueEnd);
+        } else if (collect.into === 'list') {
+          collect.list.push([name, header.slice(valueStart, valueEnd)]);
+        } else if (name === collect.name) {
+          return header.slice(valueStart, valueEnd);
+        }
       }
     }
     start = end + 1;
   }
+  return undefined;
 }
 
 /**
- * The cookies of a `Cookie` header, by name; the first of duplicate names wins.
+ * An object that inherits nothing (its prototype's prototype is null), built by a
+ * constructor so V8 keeps it in fast mode: `Object.create(null)` objects start as
+ * dictionaries, which made parsing half as fast.
+ */
+const CookieRecord = function CookieRecord() {} as unknown as new () => object;
+CookieRecord.prototype = Object.create(null) as object;
+
+/**
+ * The cookies of a `Cookie` header, by name, in an object that inherits nothing (so a
+ * cookie named `__proto__` or `constructor` is just a cookie); the first of
+ * duplicate names wins.
  *
  * @example
  * ```ts
  * const cookies = parseCookies(request.headers.get('cookie'))
- * cookies.get('__Host-session')
+ * cookies['__Host-session'] // string | undefined
  * ```
  */
-export function parseCookies(header: string | null | undefined): Map<string, string> {
-  const cookies = new Map<string, string>();
-  if (!header) return cookies;
-  forEachPair(header, (name, value) => {
-    if (!cookies.has(name)) cookies.set(name, value);
-  });
-  return cookies;
+export function parseCookies(header: string | null | undefined): Record<string, string> {
+  const record = new CookieRecord() as Record<string, string>;
+  if (header) scan(header, { into: 'record', record });
+  return record;
 }
 
 /** Every pair of a `Cookie` header in order, duplicates included (to detect shadowing). */
 export function parseCookieList(header: string | null | undefined): [name: string, value: string][] {
   const list: [string, string][] = [];
-  if (header) forEachPair(header, (name, value) => void list.push([name, value]));
+  if (header) scan(header, { into: 'list', list });
   return list;
 }
 
 /** The value of one cookie (the first of that name), without building a map. */
 export function getCookie(header: string | null | undefined, name: string): string | undefined {
-  let found: string | undefined;
-  if (header) {
-    forEachPair(header, (candidate, value) => {
-      if (candidate !== name) return true;
-      found = value;
-      return false;
-    });
-  }
-  return found;
+  return header ? scan(header, { into: 'find', name }) : undefined;
 }
