@@ -509,3 +509,29 @@ export function buildContentSecurityPolicy(
   }
   return parts.join(context.nonce ?? '');
 }
+
+/**
+ * Weaknesses a valid policy can still have (CSP Evaluator's findings, in short):
+ * each is a warning, not a refusal, because a migrating app may need it for a while.
+ */
+export function lintCsp(model: CspModel, where: string): string[] {
+  const warnings: string[] = [];
+  const scripts = model.get('script-src') ?? model.get('default-src');
+  const scriptDirective = model.has('script-src') ? 'script-src' : 'default-src';
+  if (scripts !== undefined) {
+    const trustsHosts = !scripts.includes("'strict-dynamic'");
+    for (const loose of ['*', 'http:', 'https:', 'data:', 'blob:']) {
+      if (scripts.includes(loose) && trustsHosts) {
+        warnings.push(`${where}: ${scriptDirective} allows ${JSON.stringify(loose)}, so any script from there runs; use NONCE with 'strict-dynamic'.`);
+      }
+    }
+    if (scripts.includes("'unsafe-inline'")) warnings.push(`${where}: ${scriptDirective} has 'unsafe-inline', so injected inline scripts run; use NONCE.`);
+    if (scripts.includes("'unsafe-eval'")) warnings.push(`${where}: ${scriptDirective} has 'unsafe-eval', so strings can be run as code.`);
+  } else {
+    warnings.push(`${where}: no script-src or default-src, so scripts from anywhere run.`);
+  }
+  const objects = model.get('object-src') ?? model.get('default-src');
+  if (objects === undefined || !objects.includes("'none'")) warnings.push(`${where}: object-src is not 'none', so plugins can run; add object-src 'none'.`);
+  if (!model.has('base-uri')) warnings.push(`${where}: no base-uri, so an injected <base> can redirect relative script URLs; add base-uri 'none' or 'self'.`);
+  return warnings;
+}

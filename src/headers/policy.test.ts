@@ -119,6 +119,28 @@ describe('header options', () => {
     expect(warnings).toEqual([expect.stringContaining('contentSecurityPolicy is false'), expect.stringContaining('strictTransportSecurity is false')]);
   });
 
+  it('warns about weak but valid policies, and not about the presets', () => {
+    const warningsOf = (options: HeadersOptions): string[] => {
+      const warnings: string[] = [];
+      compileHeaders(options, { ...quiet, warn: (message) => warnings.push(message) });
+      return warnings;
+    };
+    expect(warningsOf({})).toEqual([]);
+    expect(warningsOf({ contentSecurityPolicy: { preset: 'strict-trusted-types' } })).toEqual([]);
+    expect(warningsOf({ contentSecurityPolicy: { preset: 'relaxed' } })).toEqual([]);
+    expect(
+      warningsOf({ contentSecurityPolicy: { directives: { 'script-src': ["'self'", 'https:', "'unsafe-inline'", "'unsafe-eval'"], 'object-src': null, 'base-uri': null } } }),
+    ).toEqual([
+      expect.stringContaining('script-src allows "https:"'),
+      expect.stringContaining("'unsafe-inline', so injected inline scripts run"),
+      expect.stringContaining("'unsafe-eval'"),
+      expect.stringContaining("object-src is not 'none'"),
+      expect.stringContaining('no base-uri'),
+    ]);
+    // 'strict-dynamic' makes browsers ignore host and scheme sources: nothing to warn about.
+    expect(warningsOf({ contentSecurityPolicy: { directives: { 'script-src': ["'nonce'", "'strict-dynamic'", 'https:'] } } })).toEqual([]);
+  });
+
   it('warns when X-Frame-Options and frame-ancestors disagree', () => {
     const warnings: string[] = [];
     compileHeaders({ xFrameOptions: 'SAMEORIGIN' }, { ...quiet, warn: (message) => warnings.push(message) });

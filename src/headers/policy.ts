@@ -7,6 +7,7 @@
 import { describe, isPlainObject, rejectUnknownKeys } from '../_internal/describe.ts';
 import {
   compileCsp,
+  lintCsp,
   patchCsp,
   REPORT_GROUP_NAME,
   serializeCsp,
@@ -357,6 +358,7 @@ export function compileHeaders(options: HeadersOptions | undefined, environment:
     reportOnlyOption === false
       ? false
       : compileCsp(reportOnlyOption as CspOptions, `${where}contentSecurityPolicyReportOnly`, cspEnvironment);
+  if (csp) for (const warning of lintCsp(csp, `rampart: ${where}contentSecurityPolicy`)) environment.warn(warning);
   const values = resolveValues(record, undefined, where);
   const xfo = values.get('X-Frame-Options');
   if (csp && xfo === 'SAMEORIGIN' && csp.get('frame-ancestors')?.[0] === "'none'") {
