@@ -7,6 +7,7 @@
 
 import { decodeBase64Url, encodeBase64Url } from './_internal/base64.ts';
 import { describe } from './_internal/describe.ts';
+import { environmentVariable } from './_internal/environment.ts';
 import { randomBytes } from './_internal/random.ts';
 
 /** A key: base64url text of at least 32 random bytes, or the bytes themselves. */
@@ -53,8 +54,7 @@ function decodeKey(input: unknown, where: string): Uint8Array {
 
 /** Reads `RAMPART_KEYS` (comma-separated) when the `keys` option is absent. */
 function keysFromEnvironment(): string[] | undefined {
-  const environment = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  const value = environment?.RAMPART_KEYS;
+  const value = environmentVariable('RAMPART_KEYS');
   return value ? value.split(',').map((key) => key.trim()).filter(Boolean) : undefined;
 }
 

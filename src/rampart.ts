@@ -5,6 +5,7 @@
 
 import { encodeNonce } from './_internal/base64.ts';
 import { describe, isPlainObject, rejectUnknownKeys } from './_internal/describe.ts';
+import { environmentVariable } from './_internal/environment.ts';
 import { fillRandom } from './_internal/random.ts';
 import { errorResponse, isRampartError, RampartError } from './errors.ts';
 import {
@@ -139,7 +140,8 @@ export class RequestContext {
 
   /**
    * @internal Appends `name, value` pairs of the security headers whose lowercase
-   * name is not in `present` to `flat`: the node adapters' allocation-free path.
+   * name is not in `present` to `flat`: what every adapter writes, without the
+   * triplet list `securityHeaders` builds.
    */
   appendSecurityHeaders(contentType: string | undefined, flat: unknown[], present: readonly string[]): void {
     const entries = this.#entries(contentType);
@@ -192,8 +194,7 @@ function isDocument(contentType: string | null | undefined): boolean {
 function readMode(option: unknown): 'production' | 'development' {
   if (option === 'production' || option === 'development') return option;
   if (option !== undefined) throw new TypeError(`rampart: mode: expected "production" or "development", got ${describe(option)}.`);
-  const environment = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  return environment?.NODE_ENV === 'production' ? 'production' : 'development';
+  return environmentVariable('NODE_ENV') === 'production' ? 'production' : 'development';
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -412,10 +413,9 @@ function applyHeaders(context: RequestContext, headers: Headers, instance: Rampa
     headers.delete(name);
     if (name !== 'x-powered-by') instance.warnOnce(`rampart: removed the ${name} header a handler set; browsers no longer support it.`);
   }
-  const flat = context.securityHeaders(contentType);
-  for (let index = 0; index < flat.length; index += 3) {
-    if (!present.includes(flat[index]!)) headers.set(flat[index + 1]!, flat[index + 2]!);
-  }
+  const missing: string[] = [];
+  context.appendSecurityHeaders(contentType, missing, present);
+  for (let index = 0; index < missing.length; index += 2) headers.set(missing[index]!, missing[index + 1]!);
 }
 
 /**

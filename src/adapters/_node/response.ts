@@ -123,11 +123,7 @@ function addThroughPublicApi(response: ServerResponse, context: RequestContext, 
   for (const name of STRIPPED_HEADERS) if (response.hasHeader(name)) response.removeHeader(name);
   const typeIndex = names.indexOf('content-type');
   const contentType = typeIndex === -1 ? response.getHeader('content-type') : flat[typeIndex * 2 + 1];
-  const security = context.securityHeaders(contentType === undefined ? undefined : String(contentType));
-  for (let index = 0; index < security.length; index += 3) {
-    const lowerName = security[index]!;
-    if (!names.includes(lowerName) && !response.hasHeader(lowerName)) flat.push(security[index + 1]!, security[index + 2]!);
-  }
+  context.appendSecurityHeaders(contentType === undefined ? undefined : String(contentType), flat, [...names, ...response.getHeaderNames()]);
 }
 
 function drained(target: ServerResponse): Promise<void> {
