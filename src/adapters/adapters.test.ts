@@ -38,19 +38,24 @@ function ownHeaders(): [string, string][] {
   ];
 }
 
+/** The routes that throw, the same in every app: a rampart error and a crash thrown synchronously, a crash after an await. */
+const FAILING: Record<'/coded' | '/crash' | '/async-crash', () => Promise<never>> = {
+  '/coded': () => {
+    throw new RampartError('csp_report_malformed');
+  },
+  '/crash': () => {
+    throw new Error(SECRET);
+  },
+  '/async-crash': async () => {
+    await Promise.resolve();
+    throw new Error(SECRET);
+  },
+};
+
 async function honoServer(middleware: typeof rampartHono): Promise<Server> {
     const app = new Hono<{ Variables: RampartVariables }>();
     app.use(middleware(security()));
-    app.get('/coded', () => {
-      throw new RampartError('csp_report_malformed');
-    });
-    app.get('/crash', () => {
-      throw new Error(SECRET);
-    });
-    app.get('/async-crash', async () => {
-      await Promise.resolve();
-      throw new Error(SECRET);
-    });
+    for (const [path, fail] of Object.entries(FAILING)) app.get(path, fail);
     app.get('/own-headers', () => new Response('<p>own</p>', { headers: ownHeaders() }));
     app.get('/context', (c) => c.json({ nonce: c.get('rampart').nonce, same: true }));
     // Hono's default error handler leaks nothing but says 500; we only check our own codes pass through.
@@ -63,12 +68,7 @@ const builders: Record<string, () => Promise<Server>> = {
     return createServer(
       rampartNode(security(), async (req, res, context) => {
         const route = req.url as Route;
-        if (route === '/coded') throw new RampartError('csp_report_malformed');
-        if (route === '/crash') throw new Error(SECRET);
-        if (route === '/async-crash') {
-          await Promise.resolve();
-          throw new Error(SECRET);
-        }
+        if (route in FAILING) return FAILING[route as keyof typeof FAILING]();
         if (route === '/own-headers') {
           for (const [name, value] of ownHeaders()) res.setHeader(name, value);
           res.end('<p>own</p>');
@@ -82,16 +82,7 @@ const builders: Record<string, () => Promise<Server>> = {
   async express() {
     const app = express();
     app.use(rampartExpress(security()));
-    app.get('/coded', () => {
-      throw new RampartError('csp_report_malformed');
-    });
-    app.get('/crash', () => {
-      throw new Error(SECRET);
-    });
-    app.get('/async-crash', async () => {
-      await Promise.resolve();
-      throw new Error(SECRET);
-    });
+    for (const [path, fail] of Object.entries(FAILING)) app.get(path, fail);
     app.get('/own-headers', (_req, res) => {
       for (const [name, value] of ownHeaders()) res.setHeader(name, value);
       res.send('<p>own</p>');
@@ -105,16 +96,7 @@ const builders: Record<string, () => Promise<Server>> = {
   async fastify() {
     const app = Fastify();
     await app.register(rampartFastify(security()));
-    app.get('/coded', async () => {
-      throw new RampartError('csp_report_malformed');
-    });
-    app.get('/crash', async () => {
-      throw new Error(SECRET);
-    });
-    app.get('/async-crash', async () => {
-      await Promise.resolve();
-      throw new Error(SECRET);
-    });
+    for (const [path, fail] of Object.entries(FAILING)) app.get(path, fail);
     app.get('/own-headers', (_request, reply) => {
       for (const [name, value] of ownHeaders()) reply.header(name, value);
       reply.send('<p>own</p>');
@@ -132,12 +114,7 @@ const builders: Record<string, () => Promise<Server>> = {
   async fetch() {
     const handler = rampartFetch(security(), async (request: Request, context: RequestContext) => {
       const route = new URL(request.url).pathname as Route;
-      if (route === '/coded') throw new RampartError('csp_report_malformed');
-      if (route === '/crash') throw new Error(SECRET);
-      if (route === '/async-crash') {
-        await Promise.resolve();
-        throw new Error(SECRET);
-      }
+      if (route in FAILING) return FAILING[route as keyof typeof FAILING]();
       if (route === '/own-headers') return new Response('<p>own</p>', { headers: ownHeaders() });
       return Response.json({ nonce: context.nonce, same: true });
     });
