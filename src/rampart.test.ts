@@ -185,11 +185,11 @@ describe('report endpoint', () => {
 });
 
 describe('finish', () => {
-  it('adds headers the handler did not set, keeps those it did, strips retired ones', () => {
+  it('adds headers the handler did not set, keeps those it did, strips retired ones', async () => {
     const warnings: string[] = [];
     const security = rampart({ keys: key, logger: { warn: (message) => warnings.push(message) } });
     const request = context(security.begin(incoming()));
-    const response = security.finish(
+    const response = await security.finish(
       request,
       new Response('<p>hi</p>', {
         headers: { 'content-type': 'text/html', 'x-frame-options': 'SAMEORIGIN', 'x-powered-by': 'PHP', 'public-key-pins': 'pin-sha256="x"' },
@@ -206,7 +206,7 @@ describe('finish', () => {
     const security = rampart({ keys: key, logger: quiet });
     const request = context(security.begin(incoming()));
     const immutable = Response.redirect('https://app.example/next', 303);
-    const response = security.finish(request, immutable);
+    const response = await security.finish(request, immutable);
     expect(response.status).toBe(303);
     expect(response.headers.get('location')).toBe('https://app.example/next');
     expect(response.headers.get('x-content-type-options')).toBe('nosniff');

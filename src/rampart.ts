@@ -18,8 +18,10 @@ import {
   type ResolvedHeaders,
 } from './headers/policy.ts';
 import { compileReports, type ReportReceiver, type ReportsOptions } from './headers/reports.ts';
+import { compileOutgoingCookies, type OutgoingCookieCheck, type OutgoingCookiesOptions } from './cookies/outgoing.ts';
 import { parseKeyring, type KeyInput, type Keyring } from './keys.ts';
 import { compileProxyPolicy, direct, type ForwardedFacts, type ProxyPolicy, type TrustProxyOption } from './proxy.ts';
+import { Sessions, type Session, type SessionOptions } from './session/session.ts';
 
 /** Where log lines go. Default: `console`. */
 export interface Logger {
@@ -47,6 +49,10 @@ export interface RampartOptions {
   readonly headers?: HeadersOptions;
   /** The CSP violation report endpoint, or `false` to turn it off. Default on at `/_rampart/csp-report`. */
   readonly reports?: ReportsOptions | false;
+  /** Sealed cookie sessions, reached with `await context.session()`. */
+  readonly session?: SessionOptions;
+  /** What rampart does about cookies the application sets itself. Default: warn once about each insecure one. */
+  readonly cookies?: OutgoingCookiesOptions;
   /** Where warnings go. Default `console`. */
   readonly logger?: Logger;
   /** The clock, in milliseconds since the epoch. Default `Date.now`; tests inject their own. */
@@ -102,6 +108,9 @@ export class RequestContext {
   readonly clientAddress: string | undefined;
   readonly #instance: Rampart;
   #blocks: HeaderBlocks;
+  readonly #cookieHeader: string | undefined;
+  #sessionLoading: Promise<Session> | undefined;
+  #session: Session | undefined;
 
   /** @internal Created by `Rampart.begin`. */
   constructor(instance: Rampart, blocks: HeaderBlocks, incoming: IncomingRequest, facts: ForwardedFacts | undefined) {
@@ -113,6 +122,42 @@ export class RequestContext {
     this.secure = facts === undefined ? incoming.tls : facts.secure;
     this.host = facts === undefined ? incoming.header('host') : facts.host;
     this.clientAddress = facts === undefined ? incoming.remoteAddress : facts.clientAddress;
+    this.#cookieHeader = incoming.header('cookie');
+  }
+
+  /**
+   * This request's session: the one its cookie carries, or a new, empty one (no
+   * cookie is sent until something is stored in it). The same object on every call.
+   * Changes are sealed into the response's `Set-Cookie` when its head is written.
+   *
+   * @example
+   * ```ts
+   * const session = await context.session()
+   * const user = session.get('user')
+   * ```
+   */
+  session(): Promise<Session> {
+    this.#sessionLoading ??= this.#instance.sessions.load(this.#cookieHeader).then((session) => (this.#session = session));
+    return this.#sessionLoading;
+  }
+
+  /**
+   * @internal The `Set-Cookie` values rampart adds to this response (the session's,
+   * when it changed). Synchronous where the runtime's crypto is (node:crypto); after
+   * this, the session can no longer change.
+   */
+  responseCookies(): readonly string[] | Promise<readonly string[]> {
+    const session = this.#session;
+    if (session === undefined) return NO_COOKIES;
+    const cookie = session.commit(this);
+    if (cookie === undefined) return NO_COOKIES;
+    if (typeof cookie === 'string') return [cookie];
+    return cookie.then((value) => (value === undefined ? NO_COOKIES : [value]));
+  }
+
+  /** @internal A `Set-Cookie` value the application set, as rampart lets it leave (checked, or fixed). */
+  outgoingCookie(setCookie: string): string {
+    return this.#instance.checkCookie(setCookie);
   }
 
   /**
@@ -158,6 +203,7 @@ export class RequestContext {
   }
 }
 
+const NO_COOKIES: readonly string[] = Object.freeze([]);
 const NONCE_BYTES = new Uint8Array(16);
 function newNonce(): string {
   return encodeNonce(fillRandom(NONCE_BYTES));
@@ -245,7 +291,7 @@ function readRedirect(option: unknown, production: boolean, origins: readonly UR
   return { exempt: new Set(exempt as string[]) };
 }
 
-const OPTION_NAMES = ['mode', 'keys', 'origin', 'trustProxy', 'httpsRedirect', 'headers', 'reports', 'logger', 'clock'];
+const OPTION_NAMES = ['mode', 'keys', 'origin', 'trustProxy', 'httpsRedirect', 'headers', 'reports', 'session', 'cookies', 'logger', 'clock'];
 
 function pathOf(target: string): string {
   const query = target.indexOf('?');
@@ -270,6 +316,9 @@ export class Rampart {
   readonly #httpsOrigins: readonly URL[];
   readonly #overrides = new WeakMap<object, HeaderPolicy>();
   readonly #warned = new Set<string>();
+  readonly #outgoingCookie: OutgoingCookieCheck | undefined;
+  /** @internal The session configuration. */
+  readonly sessions: Sessions;
 
   /** @internal Use `rampart(options)`. */
   constructor(options: RampartOptions = {}) {
@@ -292,6 +341,19 @@ export class Rampart {
     this.#redirect = readRedirect(options.httpsRedirect, production, origins);
     this.#reports = compileReports(options.reports, warn, clock);
     this.#headers = compileHeaders(options.headers, { production, reportPath: this.#reports?.path, warn });
+    const warnOnce = (message: string): void => this.warnOnce(message);
+    this.sessions = new Sessions(options.session, { keyring: this.keyring, clock, warnOnce });
+    this.#outgoingCookie = compileOutgoingCookies(options.cookies, warnOnce);
+  }
+
+  /** @internal Checks (or fixes, with `cookies.outgoing: 'enforce'`) a `Set-Cookie` the application set. */
+  checkCookie(setCookie: string): string {
+    return this.#outgoingCookie === undefined ? setCookie : this.#outgoingCookie(setCookie);
+  }
+
+  /** @internal True when application cookies are checked at all. */
+  get checksCookies(): boolean {
+    return this.#outgoingCookie !== undefined;
   }
 
   /**
@@ -339,14 +401,20 @@ export class Rampart {
    * the handler set itself as they are (except `X-Powered-By` and retired headers
    * such as `Public-Key-Pins`, which are removed). For adapter authors.
    */
-  finish(context: RequestContext, response: Response): Response {
+  finish(context: RequestContext, response: Response): Response | Promise<Response> {
+    const cookies = context.responseCookies();
+    if (cookies instanceof Promise) return cookies.then((resolved) => this.#finish(context, response, resolved));
+    return this.#finish(context, response, cookies);
+  }
+
+  #finish(context: RequestContext, response: Response, cookies: readonly string[]): Response {
     let target = response;
     try {
-      applyHeaders(context, target.headers, this);
+      applyHeaders(context, target.headers, this, cookies);
     } catch {
       // Responses from fetch() or Response.redirect() have immutable headers: copy.
       target = new Response(response.body, response);
-      applyHeaders(context, target.headers, this);
+      applyHeaders(context, target.headers, this, cookies);
     }
     return target;
   }
@@ -400,7 +468,7 @@ export class Rampart {
   }
 }
 
-function applyHeaders(context: RequestContext, headers: Headers, instance: Rampart): void {
+function applyHeaders(context: RequestContext, headers: Headers, instance: Rampart, cookies: readonly string[]): void {
   // One pass over what the handler set: cheaper than a has() per security header.
   const present: string[] = [];
   let contentType: string | undefined;
@@ -413,9 +481,18 @@ function applyHeaders(context: RequestContext, headers: Headers, instance: Rampa
     headers.delete(name);
     if (name !== 'x-powered-by') instance.warnOnce(`rampart: removed the ${name} header a handler set; browsers no longer support it.`);
   }
+  if (instance.checksCookies && present.includes('set-cookie')) {
+    const set = headers.getSetCookie();
+    const checked = set.map((value) => instance.checkCookie(value));
+    if (checked.some((value, index) => value !== set[index])) {
+      headers.delete('set-cookie');
+      for (const value of checked) headers.append('set-cookie', value);
+    }
+  }
   const missing: string[] = [];
   context.appendSecurityHeaders(contentType, missing, present);
   for (let index = 0; index < missing.length; index += 2) headers.set(missing[index]!, missing[index + 1]!);
+  for (const cookie of cookies) headers.append('set-cookie', cookie);
 }
 
 /**

@@ -18,6 +18,7 @@ const SURFACE: Record<string, string[]> = {
   './errors': ['ERROR_CODES', 'RampartError', 'errorResponse', 'isRampartError'],
   './headers': ['CSP', 'DEFAULT_PERMISSIONS_POLICY', 'NONCE', 'buildContentSecurityPolicy'],
   './cookies': ['MAX_COOKIE_AGE_SECONDS', 'MAX_COOKIE_BYTES', 'deleteCookie', 'getCookie', 'parseCookieList', 'parseCookies', 'serializeCookie'],
+  './session': ['MemorySessionStore', 'Session'],
   './adapters/fetch': ['rampartFetch'],
   './adapters/node': ['contextOf', 'rampartNode'],
   './adapters/express': ['rampartErrors', 'rampartExpress'],

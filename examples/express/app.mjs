@@ -3,12 +3,18 @@ import { createServer as createHttpServer } from 'node:http';
 import express from 'express';
 import { rampart } from 'rampart';
 import { rampartErrors, rampartExpress } from 'rampart/adapters/express';
-import { data, embedOverrides, embedPage, exampleOptions, homePage } from '../shared/pages.mjs';
+import { data, embedOverrides, embedPage, exampleOptions, homePage, sessionRoutes } from '../shared/pages.mjs';
+
+function send(res, { status, location, html }) {
+  if (location) res.redirect(status, location);
+  else res.status(status).type('html').send(html);
+}
 
 export function createApp(options) {
   const security = rampart(exampleOptions(options));
   const embeddable = security.headerPolicy(embedOverrides);
   const app = express();
+  const form = express.urlencoded({ extended: false, limit: '4kb' });
 
   app.use(rampartExpress(security));
   app.get('/', (req, res) => {
@@ -20,6 +26,15 @@ export function createApp(options) {
   });
   app.get('/data.json', (req, res) => {
     res.json(data);
+  });
+  app.post('/login', form, async (req, res) => {
+    send(res, await sessionRoutes.login(await req.rampart.session(), req.body?.user));
+  });
+  app.get('/me', async (req, res) => {
+    send(res, sessionRoutes.me(await req.rampart.session()));
+  });
+  app.post('/logout', async (req, res) => {
+    send(res, await sessionRoutes.logout(await req.rampart.session()));
   });
   app.use(rampartErrors(security));
   return app;

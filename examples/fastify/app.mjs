@@ -2,7 +2,12 @@
 import Fastify from 'fastify';
 import { rampart } from 'rampart';
 import { rampartFastify } from 'rampart/adapters/fastify';
-import { data, embedOverrides, embedPage, exampleOptions, homePage } from '../shared/pages.mjs';
+import { data, embedOverrides, embedPage, exampleOptions, homePage, sessionRoutes } from '../shared/pages.mjs';
+
+function send(reply, { status, location, html }) {
+  if (location) return reply.redirect(location, status);
+  return reply.code(status).type('text/html; charset=utf-8').send(html);
+}
 
 export async function createApp(options) {
   const security = rampart(exampleOptions(options));
@@ -10,6 +15,10 @@ export async function createApp(options) {
   const app = Fastify();
 
   await app.register(rampartFastify(security));
+  // Fastify parses JSON only; login forms are urlencoded.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_request, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body)));
+  });
   app.get('/', (request, reply) => {
     reply.type('text/html; charset=utf-8').send(homePage(request.rampart.nonce));
   });
@@ -18,6 +27,9 @@ export async function createApp(options) {
     reply.type('text/html; charset=utf-8').send(embedPage(request.rampart.nonce));
   });
   app.get('/data.json', () => data);
+  app.post('/login', async (request, reply) => send(reply, await sessionRoutes.login(await request.rampart.session(), request.body?.user)));
+  app.get('/me', async (request, reply) => send(reply, sessionRoutes.me(await request.rampart.session())));
+  app.post('/logout', async (request, reply) => send(reply, await sessionRoutes.logout(await request.rampart.session())));
   return app;
 }
 

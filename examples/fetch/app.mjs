@@ -2,9 +2,20 @@
 import { createAdaptorServer } from '@hono/node-server';
 import { rampart } from 'rampart';
 import { rampartFetch } from 'rampart/adapters/fetch';
-import { data, embedOverrides, embedPage, exampleOptions, homePage } from '../shared/pages.mjs';
+import { data, embedOverrides, embedPage, exampleOptions, homePage, sessionRoutes } from '../shared/pages.mjs';
 
 const html = { 'content-type': 'text/html; charset=utf-8' };
+
+function send({ status, location, html: body }) {
+  return location ? new Response(null, { status, headers: { location } }) : new Response(body, { status, headers: html });
+}
+
+async function userField(request) {
+  if (!/^application\/x-www-form-urlencoded\b/i.test(request.headers.get('content-type') ?? '')) return undefined;
+  const form = await request.formData();
+  const user = form.get('user');
+  return typeof user === 'string' ? user : undefined;
+}
 
 export function createApp(options) {
   const security = rampart(exampleOptions(options));
@@ -12,7 +23,7 @@ export function createApp(options) {
 
   const fetch = rampartFetch(
     security,
-    (request, context) => {
+    async (request, context) => {
       const { pathname } = new URL(request.url);
       const reading = request.method === 'GET' || request.method === 'HEAD';
       if (reading && pathname === '/') return new Response(homePage(context.nonce), { headers: html });
@@ -21,6 +32,9 @@ export function createApp(options) {
         return new Response(embedPage(context.nonce), { headers: html });
       }
       if (reading && pathname === '/data.json') return Response.json(data);
+      if (request.method === 'POST' && pathname === '/login') return send(await sessionRoutes.login(await context.session(), await userField(request)));
+      if (reading && pathname === '/me') return send(sessionRoutes.me(await context.session()));
+      if (request.method === 'POST' && pathname === '/logout') return send(await sessionRoutes.logout(await context.session()));
       return new Response('Not Found\n', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' } });
     },
     // Under @hono/node-server the socket is passed beside the request: it, not the

@@ -3,7 +3,17 @@ import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import { rampart } from 'rampart';
 import { rampartHono } from 'rampart/adapters/hono';
-import { data, embedOverrides, embedPage, exampleOptions, homePage } from '../shared/pages.mjs';
+import { data, embedOverrides, embedPage, exampleOptions, homePage, sessionRoutes } from '../shared/pages.mjs';
+
+function send(c, { status, location, html }) {
+  return location ? c.redirect(location, status) : c.html(html, status);
+}
+
+async function userField(c) {
+  if (!/^application\/x-www-form-urlencoded\b/i.test(c.req.header('content-type') ?? '')) return undefined;
+  const form = await c.req.parseBody();
+  return typeof form.user === 'string' ? form.user : undefined;
+}
 
 // `middleware` is rampartHono here; examples/hono-node passes rampartHonoNode.
 export function createApp(options, middleware = rampartHono) {
@@ -18,6 +28,9 @@ export function createApp(options, middleware = rampartHono) {
     return c.html(embedPage(c.get('rampart').nonce));
   });
   app.get('/data.json', (c) => c.json(data));
+  app.post('/login', async (c) => send(c, await sessionRoutes.login(await c.get('rampart').session(), await userField(c))));
+  app.get('/me', async (c) => send(c, sessionRoutes.me(await c.get('rampart').session())));
+  app.post('/logout', async (c) => send(c, await sessionRoutes.logout(await c.get('rampart').session())));
   return app;
 }
 

@@ -1,5 +1,7 @@
 // The pages of the reference app, the same on every adapter. Until rampart's `html`
-// templates exist these are fixed strings: nothing from the request goes into them.
+// templates exist these are fixed strings; the one value from a request (the user
+// name of /me) is validated to a plain token at login and escaped anyway.
+import { MemorySessionStore } from 'rampart/session';
 
 /** `GET /`: a page whose inline script runs only because it carries the response's nonce. */
 export function homePage(nonce) {
@@ -14,6 +16,10 @@ export function homePage(nonce) {
 <h1>rampart reference app</h1>
 <p id="status">inline script did not run</p>
 <script nonce="${nonce}">document.getElementById('status').textContent = 'inline script ran';</script>
+<form method="post" action="/login">
+<label>User <input name="user" autocomplete="username" required></label>
+<button>Log in</button>
+</form>
 </body>
 </html>
 `;
@@ -43,5 +49,65 @@ export const data = { ok: true, service: 'rampart reference app' };
 
 /** Options every example starts from; tests and `run.mjs` add to them. */
 export function exampleOptions(options = {}) {
-  return { reports: { sink: () => {} }, ...options };
+  return { reports: { sink: () => {} }, session: { store: new MemorySessionStore() }, ...options };
+}
+
+/** User names the reference app accepts at `POST /login`. */
+const USER = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** The user name of a login form's `user` field, or `undefined` when it is not one. */
+export function userFrom(value) {
+  return typeof value === 'string' && USER.test(value) ? value : undefined;
+}
+
+const ESCAPES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+function escape(text) {
+  return String(text).replace(/[&<>"']/g, (character) => ESCAPES[character]);
+}
+
+/**
+ * The session routes, written once: each adapter reads the form its own way and
+ * passes the session and the `user` field. Each returns `{ status, location?, html? }`.
+ */
+export const sessionRoutes = {
+  /** `POST /login`: a new session id (the old one revoked), then the user. */
+  async login(session, field) {
+    const user = userFrom(field);
+    if (user === undefined) return { status: 400, html: messagePage('Bad request', 'The user field must be 1 to 64 letters, digits, ".", "_" or "-".') };
+    await session.regenerate();
+    session.set('user', user);
+    return { status: 303, location: '/me' };
+  },
+  /** `GET /me`: who the session says is logged in, or 401. */
+  me(session) {
+    const user = session.get('user');
+    if (user === undefined) return { status: 401, html: messagePage('Not logged in', 'Log in first.') };
+    return { status: 200, html: mePage(user) };
+  },
+  /** `POST /logout`: ends the session (revoked in the store) and deletes its cookie. */
+  async logout(session) {
+    await session.destroy();
+    return { status: 303, location: '/' };
+  },
+};
+
+function mePage(user) {
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Logged in</title></head>
+<body>
+<p>Logged in as <strong id="user">${escape(user)}</strong>.</p>
+<form method="post" action="/logout"><button>Log out</button></form>
+</body>
+</html>
+`;
+}
+
+function messagePage(title, message) {
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>${escape(title)}</title></head>
+<body><h1>${escape(title)}</h1><p>${escape(message)}</p></body>
+</html>
+`;
 }

@@ -21,6 +21,20 @@ export interface CryptoPrimitive {
   aesGcmEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
   /** The inverse; `null` when the tag does not verify (tampered, truncated, wrong key). */
   aesGcmDecrypt(key: Uint8Array, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Promise<Uint8Array | null>;
+  /**
+   * The same operations without a promise, where the runtime can do them
+   * synchronously (node:crypto). Sessions seal their cookie while the response head is
+   * being written, which on node:http is a synchronous moment.
+   */
+  readonly sync?: SyncCryptoPrimitive;
+}
+
+/** `CryptoPrimitive`'s operations, synchronous. */
+export interface SyncCryptoPrimitive {
+  hkdf(key: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array;
+  hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;
+  aesGcmEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array;
+  aesGcmDecrypt(key: Uint8Array, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | null;
 }
 
 /** The slice of node:crypto used here, typed locally: the core has no Node types. */
@@ -59,15 +73,15 @@ function own(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
 }
 
 function nodePrimitive(node: NodeCryptoModule): CryptoPrimitive {
-  return {
-    hkdf: async (key, salt, info, length) => new Uint8Array(node.hkdfSync('sha256', key, salt, info, length)),
-    hmacSha256: async (key, data) => new Uint8Array(node.createHmac('sha256', key).update(data).digest()),
-    async aesGcmEncrypt(key, iv, plaintext, aad) {
+  const sync: SyncCryptoPrimitive = {
+    hkdf: (key, salt, info, length) => new Uint8Array(node.hkdfSync('sha256', key, salt, info, length)),
+    hmacSha256: (key, data) => new Uint8Array(node.createHmac('sha256', key).update(data).digest()),
+    aesGcmEncrypt(key, iv, plaintext, aad) {
       const cipher = node.createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
       cipher.setAAD(aad);
       return concat(cipher.update(plaintext), cipher.final(), cipher.getAuthTag());
     },
-    async aesGcmDecrypt(key, iv, sealed, aad) {
+    aesGcmDecrypt(key, iv, sealed, aad) {
       if (sealed.length < TAG_BYTES) return null;
       try {
         const decipher = node.createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
@@ -78,6 +92,13 @@ function nodePrimitive(node: NodeCryptoModule): CryptoPrimitive {
         return null;
       }
     },
+  };
+  return {
+    hkdf: async (key, salt, info, length) => sync.hkdf(key, salt, info, length),
+    hmacSha256: async (key, data) => sync.hmacSha256(key, data),
+    aesGcmEncrypt: async (key, iv, plaintext, aad) => sync.aesGcmEncrypt(key, iv, plaintext, aad),
+    aesGcmDecrypt: async (key, iv, sealed, aad) => sync.aesGcmDecrypt(key, iv, sealed, aad),
+    sync,
   };
 }
 

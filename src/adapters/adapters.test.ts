@@ -22,10 +22,14 @@ import { contextOf, rampartNode } from './node.ts';
 
 const logged: unknown[] = [];
 const security = () =>
-  rampart({ keys: 'nv1QpAe2PgR4gV5tLS1Yjq8dXsQ4iu3CI3SxzAEDc8s', logger: { warn: () => {}, error: (_message, error) => void logged.push(error) } });
+  rampart({
+    keys: 'nv1QpAe2PgR4gV5tLS1Yjq8dXsQ4iu3CI3SxzAEDc8s',
+    cookies: { outgoing: 'enforce' },
+    logger: { warn: () => {}, error: (_message, error) => void logged.push(error) },
+  });
 
 /** The routes every adapter app implements, as framework-neutral behaviour. */
-type Route = '/coded' | '/crash' | '/async-crash' | '/own-headers' | '/context';
+type Route = '/coded' | '/crash' | '/async-crash' | '/own-headers' | '/context' | '/cookies';
 const SECRET = 'connection string postgres://admin:hunter2@db';
 
 function ownHeaders(): [string, string][] {
@@ -36,6 +40,12 @@ function ownHeaders(): [string, string][] {
     ['x-powered-by', 'PHP/5.2'],
     ['public-key-pins', 'pin-sha256="abc"; max-age=10'],
   ];
+}
+
+/** `/cookies` sets these itself (the first without any flag), and stores a user in the session. */
+const APP_COOKIES = ['theme=dark', 'lang=en; Secure; HttpOnly; SameSite=Strict'];
+async function storeUser(context: RequestContext): Promise<void> {
+  (await context.session()).set('user', 'alice');
 }
 
 /** The routes that throw, the same in every app: a rampart error and a crash thrown synchronously, a crash after an await. */
@@ -58,6 +68,11 @@ async function honoServer(middleware: typeof rampartHono): Promise<Server> {
     for (const [path, fail] of Object.entries(FAILING)) app.get(path, fail);
     app.get('/own-headers', () => new Response('<p>own</p>', { headers: ownHeaders() }));
     app.get('/context', (c) => c.json({ nonce: c.get('rampart').nonce, same: true }));
+    app.get('/cookies', async (c) => {
+      await storeUser(c.get('rampart'));
+      for (const cookie of APP_COOKIES) c.header('set-cookie', cookie, { append: true });
+      return c.text('ok');
+    });
     // Hono's default error handler leaks nothing but says 500; we only check our own codes pass through.
     app.onError((_error, c) => c.text('Internal Server Error\n', 500));
     return createAdaptorServer({ fetch: app.fetch }) as Server;
@@ -74,6 +89,12 @@ const builders: Record<string, () => Promise<Server>> = {
           res.end('<p>own</p>');
           return;
         }
+        if (route === '/cookies') {
+          await storeUser(context);
+          res.setHeader('set-cookie', APP_COOKIES);
+          res.end('ok');
+          return;
+        }
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ nonce: context.nonce, same: contextOf(req) === context }));
       }),
@@ -86,6 +107,11 @@ const builders: Record<string, () => Promise<Server>> = {
     app.get('/own-headers', (_req, res) => {
       for (const [name, value] of ownHeaders()) res.setHeader(name, value);
       res.send('<p>own</p>');
+    });
+    app.get('/cookies', async (req, res) => {
+      await storeUser(req.rampart);
+      for (const cookie of APP_COOKIES) res.append('Set-Cookie', cookie);
+      res.send('ok');
     });
     app.get('/context', (req, res) => {
       res.json({ nonce: req.rampart.nonce, same: res.locals.rampart === req.rampart && res.locals.nonce === req.rampart.nonce });
@@ -102,6 +128,11 @@ const builders: Record<string, () => Promise<Server>> = {
       reply.send('<p>own</p>');
     });
     app.get('/context', (request) => ({ nonce: request.rampart.nonce, same: true }));
+    app.get('/cookies', async (request, reply) => {
+      await storeUser(request.rampart);
+      reply.header('set-cookie', APP_COOKIES);
+      return 'ok';
+    });
     await app.ready();
     return app.server;
   },
@@ -116,6 +147,12 @@ const builders: Record<string, () => Promise<Server>> = {
       const route = new URL(request.url).pathname as Route;
       if (route in FAILING) return FAILING[route as keyof typeof FAILING]();
       if (route === '/own-headers') return new Response('<p>own</p>', { headers: ownHeaders() });
+      if (route === '/cookies') {
+        await storeUser(context);
+        const headers = new Headers();
+        for (const cookie of APP_COOKIES) headers.append('set-cookie', cookie);
+        return new Response('ok', { headers });
+      }
       return Response.json({ nonce: context.nonce, same: true });
     });
     return createAdaptorServer({ fetch: handler }) as Server;
@@ -159,6 +196,15 @@ describe.each(Object.keys(builders))('%s adapter', (name) => {
     expect(response.headers.get('x-powered-by')).toBeNull();
     expect(response.headers.get('public-key-pins')).toBeNull();
     expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it('fixes the cookies the application sets (enforce mode) and adds the sealed session cookie', async () => {
+    const response = await fetch(`${base}/cookies`);
+    const cookies = response.headers.getSetCookie();
+    expect(cookies).toHaveLength(3);
+    expect(cookies).toContain('theme=dark; Secure; HttpOnly; SameSite=Lax');
+    expect(cookies).toContain('lang=en; Secure; HttpOnly; SameSite=Strict');
+    expect(cookies.find((cookie) => cookie.startsWith('__Host-session='))).toMatch(/^__Host-session=[A-Za-z0-9_-]{40,}; Path=\/; Secure; HttpOnly; SameSite=Lax$/);
   });
 
   it('exposes the context in the framework idiom', async () => {

@@ -60,7 +60,7 @@ export function rampartHono(security: Rampart, options: HonoAdapterOptions = {})
     await next();
     // Hono turns a thrown error into a generic 500; a rampart error has its own response.
     if (c.error !== undefined && isRampartError(c.error)) c.res = security.failureResponse(c.error, c.req.header('accept'));
-    const finished = security.finish(started, c.res);
+    const finished = await security.finish(started, c.res);
     if (finished !== c.res) c.res = finished;
     return undefined;
   };

@@ -9,3 +9,4 @@
 export { getCookie, parseCookieList, parseCookies } from './parse.ts';
 export { deleteCookie, MAX_COOKIE_AGE_SECONDS, MAX_COOKIE_BYTES, serializeCookie } from './serialize.ts';
 export type { CookieOptions, HostCookieOptions, SecureCookieOptions, UnprefixedCookieOptions } from './serialize.ts';
+export type { OutgoingCookiesOptions } from './outgoing.ts';

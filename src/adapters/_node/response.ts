@@ -108,6 +108,7 @@ export function writeSecuredHead(
   }
   const typeIndex = names.indexOf('content-type');
   context.appendSecurityHeaders(typeIndex === -1 ? undefined : String(flat[typeIndex * 2 + 1]), flat, names);
+  appendCookies(context, flat, names);
   // Node writes a flat list without per-header bookkeeping when no setHeader store
   // exists; the store is put back afterwards so getHeader() keeps answering.
   slot[outHeaders] = null;
@@ -118,12 +119,36 @@ export function writeSecuredHead(
   }
 }
 
+/**
+ * Checks the cookies the application set (`names` lists the lowercase name of each
+ * pair in `flat`) and appends rampart's own: the session's, sealed now. On Node the
+ * seal is synchronous (node:crypto), which is what lets it happen here.
+ */
+function appendCookies(context: RequestContext, flat: HeaderValue[], names: readonly string[]): void {
+  let index = names.indexOf('set-cookie');
+  while (index !== -1) {
+    const value = flat[index * 2 + 1]!;
+    flat[index * 2 + 1] = typeof value === 'object' ? value.map((cookie) => context.outgoingCookie(cookie)) : context.outgoingCookie(String(value));
+    index = names.indexOf('set-cookie', index + 1);
+  }
+  const cookies = context.responseCookies();
+  if (cookies instanceof Promise) throw new TypeError('rampart: sealing the session needs synchronous crypto (node:crypto) on node:http.');
+  for (const cookie of cookies) flat.push('Set-Cookie', cookie);
+}
+
 /** The same, through node's public API only, for a Node without the private store. */
 function addThroughPublicApi(response: ServerResponse, context: RequestContext, flat: HeaderValue[], names: string[]): void {
   for (const name of STRIPPED_HEADERS) if (response.hasHeader(name)) response.removeHeader(name);
   const typeIndex = names.indexOf('content-type');
   const contentType = typeIndex === -1 ? response.getHeader('content-type') : flat[typeIndex * 2 + 1];
   context.appendSecurityHeaders(contentType === undefined ? undefined : String(contentType), flat, [...names, ...response.getHeaderNames()]);
+  const stored = response.getHeader('set-cookie');
+  if (stored !== undefined && !names.includes('set-cookie')) {
+    response.removeHeader('set-cookie');
+    flat.push('Set-Cookie', stored);
+    names.push('set-cookie');
+  }
+  appendCookies(context, flat, names);
 }
 
 function drained(target: ServerResponse): Promise<void> {
