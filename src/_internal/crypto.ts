@@ -33,23 +33,28 @@ export interface CryptoPrimitive {
 export interface SyncCryptoPrimitive {
   hkdf(key: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array;
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;
-  aesGcmEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array;
+  /** Ciphertext and tag, after `reserve` zero bytes left for the caller's header (one allocation for the whole seal). */
+  aesGcmEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, reserve?: number): Uint8Array;
   aesGcmDecrypt(key: Uint8Array, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | null;
 }
 
 /** The slice of node:crypto used here, typed locally: the core has no Node types. */
+/** node:crypto's `KeyObject`, opaque here. */
+type NodeKeyObject = object;
+
 interface NodeCryptoModule {
+  createSecretKey(key: Uint8Array): NodeKeyObject;
   hkdfSync(digest: 'sha256', key: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): ArrayBuffer;
   createHmac(algorithm: 'sha256', key: Uint8Array): { update(data: Uint8Array): { digest(): Uint8Array } };
   createCipheriv(
     algorithm: 'aes-256-gcm',
-    key: Uint8Array,
+    key: NodeKeyObject,
     iv: Uint8Array,
     options: { authTagLength: number },
   ): { setAAD(aad: Uint8Array): void; update(data: Uint8Array): Uint8Array; final(): Uint8Array; getAuthTag(): Uint8Array };
   createDecipheriv(
     algorithm: 'aes-256-gcm',
-    key: Uint8Array,
+    key: NodeKeyObject,
     iv: Uint8Array,
     options: { authTagLength: number },
   ): { setAAD(aad: Uint8Array): void; setAuthTag(tag: Uint8Array): void; update(data: Uint8Array): Uint8Array; final(): Uint8Array };
@@ -73,21 +78,40 @@ function own(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
 }
 
 function nodePrimitive(node: NodeCryptoModule): CryptoPrimitive {
+  // A KeyObject per key, made once: passing raw bytes makes node import the key on every call.
+  const keyObjects = new WeakMap<Uint8Array, NodeKeyObject>();
+  const keyObject = (key: Uint8Array): NodeKeyObject => {
+    let object = keyObjects.get(key);
+    if (object === undefined) {
+      object = node.createSecretKey(key);
+      keyObjects.set(key, object);
+    }
+    return object;
+  };
   const sync: SyncCryptoPrimitive = {
     hkdf: (key, salt, info, length) => new Uint8Array(node.hkdfSync('sha256', key, salt, info, length)),
     hmacSha256: (key, data) => new Uint8Array(node.createHmac('sha256', key).update(data).digest()),
-    aesGcmEncrypt(key, iv, plaintext, aad) {
-      const cipher = node.createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+    aesGcmEncrypt(key, iv, plaintext, aad, reserve = 0) {
+      const cipher = node.createCipheriv('aes-256-gcm', keyObject(key), iv, { authTagLength: TAG_BYTES });
       cipher.setAAD(aad);
-      return concat(cipher.update(plaintext), cipher.final(), cipher.getAuthTag());
+      const body = cipher.update(plaintext);
+      const rest = cipher.final(); // empty for GCM, kept for form
+      const out = new Uint8Array(reserve + body.length + rest.length + TAG_BYTES);
+      out.set(body, reserve);
+      out.set(rest, reserve + body.length);
+      out.set(cipher.getAuthTag(), reserve + body.length + rest.length);
+      return out;
     },
     aesGcmDecrypt(key, iv, sealed, aad) {
       if (sealed.length < TAG_BYTES) return null;
       try {
-        const decipher = node.createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+        const decipher = node.createDecipheriv('aes-256-gcm', keyObject(key), iv, { authTagLength: TAG_BYTES });
         decipher.setAAD(aad);
         decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-        return concat(decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES)), decipher.final());
+        const plaintext = decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES));
+        const rest = decipher.final(); // verifies the tag; empty for GCM
+        // A plain Uint8Array view of node's Buffer, without a copy.
+        return rest.length === 0 ? new Uint8Array(plaintext.buffer, plaintext.byteOffset, plaintext.length) : concat(plaintext, rest);
       } catch {
         return null;
       }
@@ -96,7 +120,7 @@ function nodePrimitive(node: NodeCryptoModule): CryptoPrimitive {
   return {
     hkdf: async (key, salt, info, length) => sync.hkdf(key, salt, info, length),
     hmacSha256: async (key, data) => sync.hmacSha256(key, data),
-    aesGcmEncrypt: async (key, iv, plaintext, aad) => sync.aesGcmEncrypt(key, iv, plaintext, aad),
+    aesGcmEncrypt: async (key, iv, plaintext, aad) => sync.aesGcmEncrypt(key, iv, plaintext, aad, 0),
     aesGcmDecrypt: async (key, iv, sealed, aad) => sync.aesGcmDecrypt(key, iv, sealed, aad),
     sync,
   };

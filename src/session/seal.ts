@@ -48,48 +48,94 @@ export function deriveSealKeys(keyring: Keyring, purpose: string): SealKey[] | P
   return Promise.all(keyring.keys.map(async (key) => splitSubkey(await cryptoPrimitive.hkdf(key, HKDF_SALT, info, 36))));
 }
 
-function associatedData(header: Uint8Array, cookieName: string): Uint8Array {
-  const name = encoder.encode(cookieName);
-  const aad = new Uint8Array(header.length + name.length);
-  aad.set(header);
-  aad.set(name, header.length);
-  return aad;
-}
+/**
+ * Seals and opens for one cookie name under one set of subkeys, with each key's
+ * header and associated data computed once.
+ */
+export class Sealer {
+  readonly #keys: readonly SealKey[];
+  readonly #headers: readonly Uint8Array[];
+  readonly #aads: readonly Uint8Array[];
+  /** Seals longer than this are refused unread: they could not have come from us. */
+  readonly #maxLength: number;
 
-function header(key: SealKey): Uint8Array {
-  const bytes = new Uint8Array(HEADER_BYTES);
-  bytes[0] = VERSION;
-  bytes.set(key.id, 1);
-  return bytes;
-}
+  constructor(keys: readonly SealKey[], cookieName: string, maxLength: number) {
+    this.#keys = keys;
+    const name = encoder.encode(cookieName);
+    this.#headers = keys.map((key) => {
+      const head = new Uint8Array(HEADER_BYTES);
+      head[0] = VERSION;
+      head.set(key.id, 1);
+      return head;
+    });
+    this.#aads = this.#headers.map((head) => {
+      const aad = new Uint8Array(head.length + name.length);
+      aad.set(head);
+      aad.set(name, head.length);
+      return aad;
+    });
+    this.#maxLength = maxLength;
+  }
 
-function assemble(head: Uint8Array, iv: Uint8Array, body: Uint8Array): string {
-  const bytes = new Uint8Array(head.length + iv.length + body.length);
-  bytes.set(head);
-  bytes.set(iv, head.length);
-  bytes.set(body, head.length + iv.length);
-  return encodeBase64Url(bytes);
+  /** Seals `plaintext` under the current key, synchronously. */
+  sealSync(sync: SyncCryptoPrimitive, plaintext: Uint8Array): string {
+    const iv = newIv();
+    const out = sync.aesGcmEncrypt(this.#keys[0]!.key, iv, plaintext, this.#aads[0]!, HEADER_BYTES + IV_BYTES);
+    out.set(this.#headers[0]!);
+    out.set(iv, HEADER_BYTES);
+    return encodeBase64Url(out);
+  }
+
+  /** Seals `plaintext` under the current key. */
+  async seal(plaintext: Uint8Array): Promise<string> {
+    const iv = newIv();
+    const body = await cryptoPrimitive.aesGcmEncrypt(this.#keys[0]!.key, iv, plaintext, this.#aads[0]!);
+    const out = new Uint8Array(HEADER_BYTES + IV_BYTES + body.length);
+    out.set(this.#headers[0]!);
+    out.set(iv, HEADER_BYTES);
+    out.set(body, HEADER_BYTES + IV_BYTES);
+    return encodeBase64Url(out);
+  }
+
+  /** Opens a seal synchronously; a failure reason for anything that is not one of ours. */
+  openSync(sync: SyncCryptoPrimitive, text: string): Opened | SealFailure {
+    const parsed = this.#parse(text);
+    if (typeof parsed === 'string') return parsed;
+    for (const keyIndex of parsed.candidates) {
+      const plaintext = sync.aesGcmDecrypt(this.#keys[keyIndex]!.key, parsed.iv, parsed.body, this.#aads[keyIndex]!);
+      if (plaintext !== null) return { plaintext, keyIndex };
+    }
+    return 'tampered';
+  }
+
+  /** Opens a seal; a failure reason for anything that is not one of ours. */
+  async open(text: string): Promise<Opened | SealFailure> {
+    const parsed = this.#parse(text);
+    if (typeof parsed === 'string') return parsed;
+    for (const keyIndex of parsed.candidates) {
+      const plaintext = await cryptoPrimitive.aesGcmDecrypt(this.#keys[keyIndex]!.key, parsed.iv, parsed.body, this.#aads[keyIndex]!);
+      if (plaintext !== null) return { plaintext, keyIndex };
+    }
+    return 'tampered';
+  }
+
+  #parse(text: string): Parsed | SealFailure {
+    if (text.length < sealedLength(0) - 1 || text.length > this.#maxLength) return 'malformed';
+    const bytes = decodeBase64Url(text);
+    if (bytes === null || bytes.length < MIN_SEAL_BYTES || bytes[0] !== VERSION) return 'malformed';
+    const candidates: number[] = [];
+    for (let index = 0; index < this.#keys.length; index++) {
+      const id = this.#keys[index]!.id;
+      if (bytes[1] === id[0] && bytes[2] === id[1] && bytes[3] === id[2] && bytes[4] === id[3]) candidates.push(index);
+    }
+    if (candidates.length === 0) return 'unknown_key';
+    return { iv: bytes.subarray(HEADER_BYTES, HEADER_BYTES + IV_BYTES), body: bytes.subarray(HEADER_BYTES + IV_BYTES), candidates };
+  }
 }
 
 /** The length, in base64url characters, of the seal of a `plaintextBytes`-byte plaintext. */
 export function sealedLength(plaintextBytes: number): number {
   return Math.ceil(((MIN_SEAL_BYTES + plaintextBytes) * 4) / 3);
-}
-
-/** Seals `plaintext` under the current key (`keys[0]`), synchronously. */
-export function sealSync(sync: SyncCryptoPrimitive, keys: readonly SealKey[], cookieName: string, plaintext: Uint8Array): string {
-  const key = keys[0]!;
-  const head = header(key);
-  const iv = newIv();
-  return assemble(head, iv, sync.aesGcmEncrypt(key.key, iv, plaintext, associatedData(head, cookieName)));
-}
-
-/** Seals `plaintext` under the current key (`keys[0]`). */
-export async function seal(keys: readonly SealKey[], cookieName: string, plaintext: Uint8Array): Promise<string> {
-  const key = keys[0]!;
-  const head = header(key);
-  const iv = newIv();
-  return assemble(head, iv, await cryptoPrimitive.aesGcmEncrypt(key.key, iv, plaintext, associatedData(head, cookieName)));
 }
 
 /** Why a seal did not open. Each is logged once, never shown to the client. */
@@ -102,51 +148,8 @@ export interface Opened {
 }
 
 interface Parsed {
-  readonly head: Uint8Array;
   readonly iv: Uint8Array;
   readonly body: Uint8Array;
   /** The keys whose id matches, in keyring order (two keys sharing an id is 1 in 2³²). */
   readonly candidates: readonly number[];
-}
-
-function parse(keys: readonly SealKey[], text: string, maxLength: number): Parsed | SealFailure {
-  if (text.length < sealedLength(0) - 1 || text.length > maxLength) return 'malformed';
-  const bytes = decodeBase64Url(text);
-  if (bytes === null || bytes.length < MIN_SEAL_BYTES || bytes[0] !== VERSION) return 'malformed';
-  const candidates: number[] = [];
-  for (let index = 0; index < keys.length; index++) {
-    const id = keys[index]!.id;
-    if (bytes[1] === id[0] && bytes[2] === id[1] && bytes[3] === id[2] && bytes[4] === id[3]) candidates.push(index);
-  }
-  if (candidates.length === 0) return 'unknown_key';
-  return {
-    head: bytes.subarray(0, HEADER_BYTES),
-    iv: bytes.subarray(HEADER_BYTES, HEADER_BYTES + IV_BYTES),
-    body: bytes.subarray(HEADER_BYTES + IV_BYTES),
-    candidates,
-  };
-}
-
-/** Opens a seal synchronously; a failure reason for anything that is not one of ours. */
-export function openSync(sync: SyncCryptoPrimitive, keys: readonly SealKey[], cookieName: string, text: string, maxLength: number): Opened | SealFailure {
-  const parsed = parse(keys, text, maxLength);
-  if (typeof parsed === 'string') return parsed;
-  const aad = associatedData(parsed.head, cookieName);
-  for (const keyIndex of parsed.candidates) {
-    const plaintext = sync.aesGcmDecrypt(keys[keyIndex]!.key, parsed.iv, parsed.body, aad);
-    if (plaintext !== null) return { plaintext, keyIndex };
-  }
-  return 'tampered';
-}
-
-/** Opens a seal; a failure reason for anything that is not one of ours. */
-export async function open(keys: readonly SealKey[], cookieName: string, text: string, maxLength: number): Promise<Opened | SealFailure> {
-  const parsed = parse(keys, text, maxLength);
-  if (typeof parsed === 'string') return parsed;
-  const aad = associatedData(parsed.head, cookieName);
-  for (const keyIndex of parsed.candidates) {
-    const plaintext = await cryptoPrimitive.aesGcmDecrypt(keys[keyIndex]!.key, parsed.iv, parsed.body, aad);
-    if (plaintext !== null) return { plaintext, keyIndex };
-  }
-  return 'tampered';
 }

@@ -15,9 +15,9 @@ import { cryptoPrimitive } from '../_internal/crypto.ts';
 import { describe, isPlainObject, rejectUnknownKeys } from '../_internal/describe.ts';
 import { randomBytes } from '../_internal/random.ts';
 import { parseCookieList } from '../cookies/parse.ts';
-import { deleteCookie, MAX_COOKIE_AGE_SECONDS, MAX_COOKIE_BYTES, serializeCookie } from '../cookies/serialize.ts';
+import { deleteCookie, MAX_COOKIE_AGE_SECONDS, MAX_COOKIE_BYTES } from '../cookies/serialize.ts';
 import type { Keyring } from '../keys.ts';
-import { deriveSealKeys, open, openSync, seal, sealedLength, sealSync, type SealFailure, type SealKey } from './seal.ts';
+import { deriveSealKeys, Sealer, sealedLength, type SealFailure, type SealKey } from './seal.ts';
 import type { SessionStore } from './store.ts';
 
 /**
@@ -111,7 +111,7 @@ export class Sessions {
   readonly #sameSite: 'Lax' | 'Strict';
   readonly #store: SessionStore | undefined;
   readonly #environment: SessionEnvironment;
-  #keys: readonly SealKey[] | Promise<readonly SealKey[]> | undefined;
+  #sealer: Sealer | Promise<Sealer> | undefined;
 
   constructor(option: SessionOptions | undefined, environment: SessionEnvironment) {
     const options: SessionOptions = option ?? {};
@@ -146,14 +146,21 @@ export class Sessions {
     this.#environment = environment;
   }
 
-  /** The subkeys, derived on first use (synchronously on node:crypto). */
-  #sealKeys(): readonly SealKey[] | Promise<readonly SealKey[]> {
-    if (this.#keys === undefined) {
+  /** The sealer, its subkeys derived on first use (synchronously on node:crypto). */
+  #sealerOf(): Sealer | Promise<Sealer> {
+    if (this.#sealer === undefined) {
+      // A seal never exceeds what fits in a cookie; anything longer is refused unread.
+      const make = (keys: readonly SealKey[]): Sealer => new Sealer(keys, this.cookieName, MAX_COOKIE_BYTES - this.cookieName.length - 1);
       const keys = deriveSealKeys(this.#environment.keyring, SESSION_PURPOSE);
-      this.#keys = keys;
-      if (keys instanceof Promise) void keys.then((resolved) => (this.#keys = resolved));
+      if (keys instanceof Promise) {
+        const sealer = keys.then(make);
+        this.#sealer = sealer;
+        void sealer.then((resolved) => (this.#sealer = resolved));
+      } else {
+        this.#sealer = make(keys);
+      }
     }
-    return this.#keys;
+    return this.#sealer;
   }
 
   /**
@@ -164,11 +171,9 @@ export class Sessions {
     const now = this.#environment.clock();
     const found = this.#findCookie(cookieHeader);
     if (found === undefined) return this.#fresh(now, false);
-    const keys = await this.#sealKeys();
+    const sealer = await this.#sealerOf();
     const sync = cryptoPrimitive.sync;
-    // A seal never exceeds what fits in a cookie; anything longer is refused unread.
-    const maxLength = MAX_COOKIE_BYTES - this.cookieName.length;
-    const opened = sync ? openSync(sync, keys, this.cookieName, found, maxLength) : await open(keys, this.cookieName, found, maxLength);
+    const opened = sync ? sealer.openSync(sync, found) : await sealer.open(found);
     if (typeof opened === 'string') return this.#refuse(opened, now);
     const state = decodePayload(opened.plaintext);
     if (state === undefined) return this.#refuse('tampered', now);
@@ -230,8 +235,7 @@ export class Sessions {
 
   /** @internal Throws when the state would not fit in the cookie. */
   checkSize(state: SessionState): void {
-    const plaintext = encodePayload(state);
-    const bytes = this.cookieName.length + 1 + sealedLength(plaintext.length);
+    const bytes = this.cookieName.length + 1 + sealedLength(payloadBytes(state));
     if (bytes > MAX_COOKIE_BYTES) {
       throw new RangeError(
         `rampart: the session would need a ${bytes}-byte cookie; browsers may drop cookies over ${MAX_COOKIE_BYTES} bytes. Keep the session small (ids, not records) and store the rest server-side.`,
@@ -246,7 +250,7 @@ export class Sessions {
    */
   commit(state: SessionState, flags: SessionFlags, transport: CookieTransport): string | undefined | Promise<string | undefined> {
     const now = this.#environment.clock();
-    const empty = state.data.size === 0;
+    const empty = isEmpty(state.data);
     if (flags.isNew && empty) return flags.stale ? deleteCookie(this.#bareName) : undefined;
     const renew = this.#rolling && now - state.active >= this.#renewAfter;
     if (!flags.changed && !flags.reseal && !renew) return undefined;
@@ -255,14 +259,15 @@ export class Sessions {
         `rampart: a session cookie was set on a plain-HTTP request${transport.host ? ` to ${transport.host}` : ''}; browsers keep Secure cookies only over HTTPS (and on localhost). Serve HTTPS, or set trustProxy if a proxy in front terminates TLS.`,
       );
     }
-    const plaintext = encodePayload({ ...state, active: now });
-    const maxAge = this.#persistent ? Math.max(0, Math.floor((state.created + this.#absolute - now) / 1000)) : undefined;
-    const cookie = (value: string): string =>
-      serializeCookie(this.#bareName, value, maxAge === undefined ? { sameSite: this.#sameSite } : { sameSite: this.#sameSite, maxAge });
-    const keys = this.#sealKeys();
+    const payload = payloadText({ ...state, active: now });
+    // Name and value are known to be valid (a token, base64url) and the size was checked
+    // by set(): the Set-Cookie is built directly, as serializeCookie would build it.
+    const maxAge = this.#persistent ? `; Max-Age=${Math.max(0, Math.floor((state.created + this.#absolute - now) / 1000))}` : '';
+    const attributes = `; Path=/${maxAge}; Secure; HttpOnly; SameSite=${this.#sameSite}`;
+    const sealer = this.#sealerOf();
     const sync = cryptoPrimitive.sync;
-    if (sync && !(keys instanceof Promise)) return cookie(sealSync(sync, keys, this.cookieName, plaintext));
-    return Promise.resolve(keys).then(async (resolved) => cookie(await seal(resolved, this.cookieName, plaintext)));
+    if (sync && !(sealer instanceof Promise)) return `${this.cookieName}=${sealer.sealSync(sync, encodeScratch(payload))}${attributes}`;
+    return Promise.resolve(sealer).then(async (resolved) => `${this.cookieName}=${await resolved.seal(encoder.encode(payload))}${attributes}`);
   }
 }
 
@@ -271,7 +276,10 @@ export interface SessionState {
   readonly id: string;
   readonly created: number;
   readonly active: number;
-  readonly data: Map<string, JsonValue>;
+  /** Own properties only are data (`Object.hasOwn`): a key like `toString` or `__proto__` is just a key. */
+  readonly data: Readonly<Record<string, JsonValue>>;
+  /** `data` as JSON, once something has needed it. */
+  json?: string;
 }
 
 /** @internal */
@@ -291,12 +299,46 @@ function newId(): string {
 }
 
 function newState(now: number): SessionState {
-  return { id: newId(), created: now, active: now, data: new Map() };
+  return { id: newId(), created: now, active: now, data: {} };
 }
 
-function encodePayload(state: SessionState): Uint8Array {
-  const data = Object.fromEntries(state.data);
-  return encoder.encode(JSON.stringify([state.id, Math.floor(state.created / 1000), Math.floor(state.active / 1000), data]));
+function withData(state: SessionState, data: Readonly<Record<string, JsonValue>>): SessionState {
+  return { id: state.id, created: state.created, active: state.active, data };
+}
+
+/** The JSON of a state's data, computed once per state. */
+function dataJson(state: SessionState): string {
+  state.json ??= JSON.stringify(state.data);
+  return state.json;
+}
+
+/** The seal's plaintext: `[id, created, active, data]`, times in seconds. The id is base64url: no escaping. */
+function payloadText(state: SessionState): string {
+  return `["${state.id}",${Math.floor(state.created / 1000)},${Math.floor(state.active / 1000)},${dataJson(state)}]`;
+}
+
+const SCRATCH = new Uint8Array(MAX_COOKIE_BYTES);
+/** UTF-8 of `text` in a shared buffer: valid only until the next call, so only for synchronous sealing. */
+function encodeScratch(text: string): Uint8Array {
+  const { read, written } = encoder.encodeInto(text, SCRATCH);
+  return read === text.length ? SCRATCH.subarray(0, written) : encoder.encode(text);
+}
+
+function isEmpty(data: Readonly<Record<string, JsonValue>>): boolean {
+  for (const key in data) if (Object.hasOwn(data, key)) return false;
+  return true;
+}
+
+/** The byte length `encodePayload` will have, without encoding. */
+function payloadBytes(state: SessionState): number {
+  const json = dataJson(state);
+  let bytes = json.length;
+  for (let index = 0; index < json.length; index++) {
+    const code = json.charCodeAt(index);
+    // UTF-16 to UTF-8: one more byte from U+0080, two more from U+0800; a surrogate pair (4 bytes) counts 2 + 2.
+    if (code >= 0x80) bytes += code >= 0x800 && (code < 0xd800 || code > 0xdfff) ? 2 : 1;
+  }
+  return bytes + `["${state.id}",${Math.floor(state.created / 1000)},${Math.floor(state.active / 1000)},]`.length;
 }
 
 /** The state inside an opened seal, or `undefined` when it is not of the expected shape. */
@@ -310,7 +352,7 @@ function decodePayload(plaintext: Uint8Array): SessionState | undefined {
   if (!Array.isArray(value) || value.length !== 4) return undefined;
   const [id, created, active, data] = value as unknown[];
   if (typeof id !== 'string' || id.length !== 22 || !Number.isSafeInteger(created) || !Number.isSafeInteger(active) || !isPlainObject(data)) return undefined;
-  return { id, created: (created as number) * 1000, active: (active as number) * 1000, data: new Map(Object.entries(data as Record<string, JsonValue>)) };
+  return { id, created: (created as number) * 1000, active: (active as number) * 1000, data: data as Record<string, JsonValue> };
 }
 
 /** Throws a TypeError naming the first part of `value` that JSON would not keep as it is. */
@@ -376,17 +418,18 @@ export class Session<Data extends object = SessionShape> {
 
   /** The value stored under `key`, or `undefined`. Change it with `set`, not in place. */
   get<Key extends keyof Data & string>(key: Key): Data[Key] | undefined {
-    return this.#state.data.get(key) as Data[Key] | undefined;
+    const data = this.#state.data;
+    return (Object.hasOwn(data, key) ? data[key] : undefined) as Data[Key] | undefined;
   }
 
   /** True when a value is stored under `key`. */
   has(key: keyof Data & string): boolean {
-    return this.#state.data.has(key);
+    return Object.hasOwn(this.#state.data, key);
   }
 
   /** The keys with a value. */
   keys(): (keyof Data & string)[] {
-    return [...this.#state.data.keys()] as (keyof Data & string)[];
+    return Object.keys(this.#state.data) as (keyof Data & string)[];
   }
 
   /**
@@ -398,8 +441,9 @@ export class Session<Data extends object = SessionShape> {
     this.#assertOpen('set');
     if (typeof key !== 'string') throw new TypeError(`rampart: session.set: the key must be a string, got ${describe(key)}.`);
     assertJson(value, `session.set(${JSON.stringify(key)})`);
-    const data = new Map(this.#state.data).set(key, value as JsonValue);
-    const next = { ...this.#state, data };
+    // A computed key defines an own property, even "__proto__".
+    const data = { ...this.#state.data, [key]: value as JsonValue };
+    const next = withData(this.#state, data);
     this.#sessions.checkSize(next);
     this.#change(next);
   }
@@ -407,17 +451,17 @@ export class Session<Data extends object = SessionShape> {
   /** Removes `key`. */
   delete(key: keyof Data & string): void {
     this.#assertOpen('delete');
-    if (!this.#state.data.has(key)) return;
-    const data = new Map(this.#state.data);
-    data.delete(key);
-    this.#change({ ...this.#state, data });
+    if (!Object.hasOwn(this.#state.data, key)) return;
+    const data = { ...this.#state.data };
+    delete data[key];
+    this.#change(withData(this.#state, data));
   }
 
   /** Removes every key; the session (and its id) continues. To end it, use `destroy()`. */
   clear(): void {
     this.#assertOpen('clear');
-    if (this.#state.data.size === 0) return;
-    this.#change({ ...this.#state, data: new Map() });
+    if (isEmpty(this.#state.data)) return;
+    this.#change(withData(this.#state, {}));
   }
 
   /**

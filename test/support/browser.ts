@@ -38,8 +38,12 @@ export function chromiumPath(): string {
   return path;
 }
 
-/** Launches headless Chromium. One browser per test file; one context per test. */
-export async function launchChromium(): Promise<Browser> {
+/**
+ * Launches headless Chromium. One browser per test file; one context per test.
+ * `extraArgs` are more command-line switches, e.g. `--host-resolver-rules` to give
+ * 127.0.0.1 the names of several sites.
+ */
+export async function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   const executablePath = chromiumPath();
   try {
     return await chromium.launch({
@@ -52,6 +56,7 @@ export async function launchChromium(): Promise<Browser> {
         // Upload Reporting API reports after 100 ms instead of batching them for a minute
         // (a switch Chromium has for tests), so CSP reports reach the endpoint during a test.
         '--short-reporting-delay',
+        ...extraArgs,
       ],
     });
   } catch (error) {
