@@ -21,7 +21,7 @@ import { compileReports, type ReportReceiver, type ReportsOptions } from './head
 import { compileOutgoingCookies, type OutgoingCookieCheck, type OutgoingCookiesOptions } from './cookies/outgoing.ts';
 import { parseKeyring, type KeyInput, type Keyring } from './keys.ts';
 import { compileProxyPolicy, direct, type ForwardedFacts, type ProxyPolicy, type TrustProxyOption } from './proxy.ts';
-import { Sessions, type Session, type SessionOptions } from './session/session.ts';
+import { Sessions, type Session, type SessionOptions, type SessionShape } from './session/session.ts';
 
 /** Where log lines go. Default: `console`. */
 export interface Logger {
@@ -129,6 +129,8 @@ export class RequestContext {
    * This request's session: the one its cookie carries, or a new, empty one (no
    * cookie is sent until something is stored in it). The same object on every call.
    * Changes are sealed into the response's `Set-Cookie` when its head is written.
+   * The data is typed by `SessionData` (declare it once, see `rampart/session`), or
+   * per call: `context.session<{ user: string }>()`.
    *
    * @example
    * ```ts
@@ -136,9 +138,10 @@ export class RequestContext {
    * const user = session.get('user')
    * ```
    */
-  session(): Promise<Session> {
+  session<Data extends object = SessionShape>(): Promise<Session<Data>> {
     this.#sessionLoading ??= this.#instance.sessions.load(this.#cookieHeader).then((session) => (this.#session = session));
-    return this.#sessionLoading;
+    // The data type is the caller's declaration; the runtime checks only that values are JSON.
+    return this.#sessionLoading as unknown as Promise<Session<Data>>;
   }
 
   /**

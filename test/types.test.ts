@@ -34,6 +34,23 @@ describe('public types', () => {
     expect(trust).toThrow(/^rampart: /);
   });
 
+  it('type session data', async () => {
+    const security = rampart({ keys: key, logger: quiet });
+    const started = security.begin({ method: 'GET', target: '/', tls: true, remoteAddress: undefined, header: () => undefined, toRequest: () => new Request('https://a.example/') });
+    if (!('session' in started)) throw new Error('expected a context');
+    const session = await started.session<{ user: string; visits: number }>();
+    session.set('user', 'alice');
+    expectTypeOf(session.get('visits')).toEqualTypeOf<number | undefined>();
+    // @ts-expect-error a key the data does not have
+    expect(() => session.set('admin', true)).not.toThrow();
+    // @ts-expect-error a value of the wrong type
+    session.set('visits', 'many');
+    const untyped = await started.session();
+    untyped.set('anything', { nested: [1, 'two', null] });
+    // @ts-expect-error a Date is not JSON data (and throws at runtime, for JavaScript users)
+    expect(() => untyped.set('when', new Date())).toThrow('is a Date');
+  });
+
   it('type the context and the constants', () => {
     const security = rampart({ keys: key, logger: quiet });
     expectTypeOf(security.headerPolicy({ xFrameOptions: false })).toEqualTypeOf<ReturnType<typeof security.headerPolicy>>();
