@@ -69,6 +69,28 @@ describe('both implementations agree', () => {
   });
 });
 
+describe('the synchronous face of node:crypto', () => {
+  const sync = nodeCryptoPrimitive!.sync!;
+
+  it('gives what the promise face gives, and leaves the reserved bytes for the caller', async () => {
+    const key = new Uint8Array(32).fill(9);
+    const iv = newIv();
+    const plaintext = new TextEncoder().encode('sealed synchronously');
+    const aad = new Uint8Array([1, 2]);
+    const reserved = sync.aesGcmEncrypt(key, iv, plaintext, aad, 17);
+    expect([...reserved.subarray(0, 17)]).toEqual(new Array(17).fill(0));
+    expect(reserved.subarray(17)).toEqual(await nodeCryptoPrimitive!.aesGcmEncrypt(key, iv, plaintext, aad));
+    expect(sync.aesGcmDecrypt(key, iv, reserved.subarray(17), aad)).toEqual(plaintext);
+    expect(sync.aesGcmDecrypt(key, iv, reserved.subarray(16), aad)).toBeNull();
+    expect(sync.hkdf(key, aad, aad, 36)).toEqual(await webCryptoPrimitive.hkdf(key, aad, aad, 36));
+    expect(sync.hmacSha256(key, aad)).toEqual(await webCryptoPrimitive.hmacSha256(key, aad));
+  });
+
+  it('is absent from Web Crypto, which has no synchronous operations', () => {
+    expect(webCryptoPrimitive.sync).toBeUndefined();
+  });
+});
+
 describe('timingSafeEqual', () => {
   it.each([
     [[1, 2, 3], [1, 2, 3], true],
