@@ -495,7 +495,10 @@ function applyHeaders(context: RequestContext, headers: Headers, instance: Rampa
   const missing: string[] = [];
   context.appendSecurityHeaders(contentType, missing, present);
   for (let index = 0; index < missing.length; index += 2) headers.set(missing[index]!, missing[index + 1]!);
+  if (cookies.length === 0) return;
   for (const cookie of cookies) headers.append('set-cookie', cookie);
+  // A shared cache must never hand one user's session cookie to another.
+  if (!present.includes('cache-control')) headers.set('cache-control', 'no-store');
 }
 
 /**

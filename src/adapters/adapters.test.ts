@@ -204,6 +204,7 @@ describe.each(Object.keys(builders))('%s adapter', (name) => {
     expect(cookies).toHaveLength(3);
     expect(cookies).toContain('theme=dark; Secure; HttpOnly; SameSite=Lax');
     expect(cookies).toContain('lang=en; Secure; HttpOnly; SameSite=Strict');
+    expect(response.headers.get('cache-control')).toBe('no-store');
     expect(cookies.find((cookie) => cookie.startsWith('__Host-session='))).toMatch(/^__Host-session=[A-Za-z0-9_-]{40,}; Path=\/; Secure; HttpOnly; SameSite=Lax$/);
   });
 

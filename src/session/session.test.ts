@@ -167,6 +167,18 @@ describe('lifecycle', () => {
     expect(renewed).toContain('; Max-Age=3000;');
   });
 
+  it('marks a response that sets the session no-store, unless the handler chose a caching policy', async () => {
+    const { security } = setup();
+    const first = begin(security);
+    (await first.session()).set('user', 'a');
+    expect((await security.finish(first, new Response('ok'))).headers.get('cache-control')).toBe('no-store');
+    const second = begin(security);
+    (await second.session()).set('user', 'a');
+    expect((await security.finish(second, new Response('ok', { headers: { 'cache-control': 'private, max-age=0' } }))).headers.get('cache-control')).toBe('private, max-age=0');
+    const untouched = begin(security);
+    expect((await security.finish(untouched, new Response('ok'))).headers.get('cache-control')).toBeNull();
+  });
+
   it('uses the configured cookie name and SameSite', async () => {
     const { security } = setup({ session: { cookieName: 'sid', sameSite: 'Strict' } });
     expect(await login(security)).toMatch(/^__Host-sid=/);

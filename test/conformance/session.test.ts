@@ -38,6 +38,8 @@ describe.each(ADAPTERS)('%s', (adapter) => {
     expect(response.headers.get('location')).toBe('/me');
     expect(sessionCookie(response)).toMatch(/^__Host-session=[A-Za-z0-9_-]{40,}; Path=\/; Secure; HttpOnly; SameSite=Lax$/);
     expect(sessionCookie(response)).not.toContain('alice');
+    // A shared cache must not store a response that sets a session.
+    expect(response.headers.get('cache-control')).toBe('no-store');
   });
 
   it('shows the user to the holder of the cookie, and 401 to anyone else', async () => {

@@ -108,7 +108,7 @@ export function writeSecuredHead(
   }
   const typeIndex = names.indexOf('content-type');
   context.appendSecurityHeaders(typeIndex === -1 ? undefined : String(flat[typeIndex * 2 + 1]), flat, names);
-  appendCookies(context, flat, names);
+  appendCookies(context, flat, names, names.includes('cache-control'));
   // Node writes a flat list without per-header bookkeeping when no setHeader store
   // exists; the store is put back afterwards so getHeader() keeps answering.
   slot[outHeaders] = null;
@@ -121,10 +121,12 @@ export function writeSecuredHead(
 
 /**
  * Checks the cookies the application set (`names` lists the lowercase name of each
- * pair in `flat`) and appends rampart's own: the session's, sealed now. On Node the
- * seal is synchronous (node:crypto), which is what lets it happen here.
+ * pair in `flat`) and appends rampart's own: the session's, sealed now, with
+ * `Cache-Control: no-store` unless the handler chose a caching policy (a shared cache
+ * must never hand one user's session cookie to another). On Node the seal is
+ * synchronous (node:crypto), which is what lets it happen here.
  */
-function appendCookies(context: RequestContext, flat: HeaderValue[], names: readonly string[]): void {
+function appendCookies(context: RequestContext, flat: HeaderValue[], names: readonly string[], hasCacheControl: boolean): void {
   let index = names.indexOf('set-cookie');
   while (index !== -1) {
     const value = flat[index * 2 + 1]!;
@@ -133,7 +135,9 @@ function appendCookies(context: RequestContext, flat: HeaderValue[], names: read
   }
   const cookies = context.responseCookies();
   if (cookies instanceof Promise) throw new TypeError('rampart: sealing the session needs synchronous crypto (node:crypto) on node:http.');
+  if (cookies.length === 0) return;
   for (const cookie of cookies) flat.push('Set-Cookie', cookie);
+  if (!hasCacheControl) flat.push('Cache-Control', 'no-store');
 }
 
 /** The same, through node's public API only, for a Node without the private store. */
@@ -148,7 +152,7 @@ function addThroughPublicApi(response: ServerResponse, context: RequestContext, 
     flat.push('Set-Cookie', stored);
     names.push('set-cookie');
   }
-  appendCookies(context, flat, names);
+  appendCookies(context, flat, names, names.includes('cache-control') || response.hasHeader('cache-control'));
 }
 
 function drained(target: ServerResponse): Promise<void> {
