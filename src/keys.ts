@@ -6,6 +6,7 @@
  */
 
 import { decodeBase64Url, encodeBase64Url } from './_internal/base64.ts';
+import { hkdfSync } from './_internal/crypto.ts';
 import { describe } from './_internal/describe.ts';
 import { environmentVariable } from './_internal/environment.ts';
 import { randomBytes } from './_internal/random.ts';
@@ -80,4 +81,25 @@ export function parseKeyring(option: unknown, production: boolean, warn: (messag
     seen.add(text);
   }
   return { keys, ephemeral: false };
+}
+
+/** A purpose subkey of one keyring key, and the id that names it in what it seals or signs. */
+export interface Subkey {
+  readonly id: Uint8Array;
+  readonly key: Uint8Array;
+}
+
+const HKDF_SALT = new TextEncoder().encode('rampart');
+
+/**
+ * The subkeys for `purpose` (e.g. `"rampart session v1"`), one per keyring key,
+ * current first: HKDF-SHA256 of each key, 32 bytes of key and 4 of id. Each purpose
+ * gets unrelated keys, so a session seal can never pass for a CSRF token.
+ */
+export function deriveSubkeys(keyring: Keyring, purpose: string): Subkey[] {
+  const info = new TextEncoder().encode(purpose);
+  return keyring.keys.map((key) => {
+    const material = hkdfSync(key, HKDF_SALT, info, 36);
+    return { key: material.subarray(0, 32), id: material.subarray(32, 36) };
+  });
 }

@@ -10,6 +10,7 @@
  */
 
 import { randomBytes } from './random.ts';
+import { hkdfSha256 as jsHkdfSha256, hmacSha256 as jsHmacSha256 } from './sha256.ts';
 
 /** The operations rampart needs, with the same results on every implementation. */
 export interface CryptoPrimitive {
@@ -183,3 +184,12 @@ export function timingSafeEqual(left: Uint8Array, right: Uint8Array): boolean {
   for (let index = 0; index < left.length; index++) difference |= left[index]! ^ right[index]!;
   return difference === 0;
 }
+
+/**
+ * HMAC-SHA256, synchronous on every runtime: node:crypto where it exists, plain
+ * JavaScript elsewhere (CSRF tokens are minted while a page renders).
+ */
+export const hmacSha256Sync: (key: Uint8Array, data: Uint8Array) => Uint8Array = cryptoPrimitive.sync?.hmacSha256 ?? jsHmacSha256;
+
+/** HKDF-SHA256, synchronous on every runtime (subkeys are derived on first use). */
+export const hkdfSync: (key: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number) => Uint8Array = cryptoPrimitive.sync?.hkdf ?? jsHkdfSha256;

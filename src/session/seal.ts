@@ -14,13 +14,7 @@
 
 import { decodeBase64Url, encodeBase64Url } from '../_internal/base64.ts';
 import { cryptoPrimitive, newIv, type SyncCryptoPrimitive } from '../_internal/crypto.ts';
-import type { Keyring } from '../keys.ts';
-
-/** A purpose subkey of one keyring key, and the id that names it in a seal. */
-export interface SealKey {
-  readonly id: Uint8Array;
-  readonly key: Uint8Array;
-}
+import type { Subkey } from '../keys.ts';
 
 const VERSION = 1;
 const HEADER_BYTES = 1 + 4;
@@ -30,36 +24,19 @@ const TAG_BYTES = 16;
 export const MIN_SEAL_BYTES = HEADER_BYTES + IV_BYTES + TAG_BYTES;
 
 const encoder = new TextEncoder();
-const HKDF_SALT = encoder.encode('rampart');
-
-function splitSubkey(material: Uint8Array): SealKey {
-  return { key: material.subarray(0, 32), id: material.subarray(32, 36) };
-}
-
-/**
- * The subkeys for `purpose` (e.g. `"rampart session v1"`), one per keyring key,
- * current first: HKDF-SHA256 of each key, 32 bytes of key and 4 of id.
- * Synchronous where the runtime's crypto is.
- */
-export function deriveSealKeys(keyring: Keyring, purpose: string): SealKey[] | Promise<SealKey[]> {
-  const info = encoder.encode(purpose);
-  const sync = cryptoPrimitive.sync;
-  if (sync) return keyring.keys.map((key) => splitSubkey(sync.hkdf(key, HKDF_SALT, info, 36)));
-  return Promise.all(keyring.keys.map(async (key) => splitSubkey(await cryptoPrimitive.hkdf(key, HKDF_SALT, info, 36))));
-}
 
 /**
  * Seals and opens for one cookie name under one set of subkeys, with each key's
  * header and associated data computed once.
  */
 export class Sealer {
-  readonly #keys: readonly SealKey[];
+  readonly #keys: readonly Subkey[];
   readonly #headers: readonly Uint8Array[];
   readonly #aads: readonly Uint8Array[];
   /** Seals longer than this are refused unread: they could not have come from us. */
   readonly #maxLength: number;
 
-  constructor(keys: readonly SealKey[], cookieName: string, maxLength: number) {
+  constructor(keys: readonly Subkey[], cookieName: string, maxLength: number) {
     this.#keys = keys;
     const name = encoder.encode(cookieName);
     this.#headers = keys.map((key) => {

@@ -16,8 +16,8 @@ import { describe, isPlainObject, rejectUnknownKeys } from '../_internal/describ
 import { randomBytes } from '../_internal/random.ts';
 import { parseCookieList } from '../cookies/parse.ts';
 import { deleteCookie, MAX_COOKIE_AGE_SECONDS, MAX_COOKIE_BYTES } from '../cookies/serialize.ts';
-import type { Keyring } from '../keys.ts';
-import { deriveSealKeys, Sealer, sealedLength, type SealFailure, type SealKey } from './seal.ts';
+import { deriveSubkeys, type Keyring } from '../keys.ts';
+import { Sealer, sealedLength, type SealFailure } from './seal.ts';
 import type { SessionStore } from './store.ts';
 
 /**
@@ -111,7 +111,7 @@ export class Sessions {
   readonly #sameSite: 'Lax' | 'Strict';
   readonly #store: SessionStore | undefined;
   readonly #environment: SessionEnvironment;
-  #sealer: Sealer | Promise<Sealer> | undefined;
+  #sealer: Sealer | undefined;
 
   constructor(option: SessionOptions | undefined, environment: SessionEnvironment) {
     const options: SessionOptions = option ?? {};
@@ -146,20 +146,10 @@ export class Sessions {
     this.#environment = environment;
   }
 
-  /** The sealer, its subkeys derived on first use (synchronously on node:crypto). */
-  #sealerOf(): Sealer | Promise<Sealer> {
-    if (this.#sealer === undefined) {
-      // A seal never exceeds what fits in a cookie; anything longer is refused unread.
-      const make = (keys: readonly SealKey[]): Sealer => new Sealer(keys, this.cookieName, MAX_COOKIE_BYTES - this.cookieName.length - 1);
-      const keys = deriveSealKeys(this.#environment.keyring, SESSION_PURPOSE);
-      if (keys instanceof Promise) {
-        const sealer = keys.then(make);
-        this.#sealer = sealer;
-        void sealer.then((resolved) => (this.#sealer = resolved));
-      } else {
-        this.#sealer = make(keys);
-      }
-    }
+  /** The sealer, its subkeys derived on first use. */
+  #sealerOf(): Sealer {
+    // A seal never exceeds what fits in a cookie; anything longer is refused unread.
+    this.#sealer ??= new Sealer(deriveSubkeys(this.#environment.keyring, SESSION_PURPOSE), this.cookieName, MAX_COOKIE_BYTES - this.cookieName.length - 1);
     return this.#sealer;
   }
 
@@ -171,7 +161,7 @@ export class Sessions {
     const now = this.#environment.clock();
     const found = this.#findCookie(cookieHeader);
     if (found === undefined) return this.#fresh(now, false);
-    const sealer = await this.#sealerOf();
+    const sealer = this.#sealerOf();
     const sync = cryptoPrimitive.sync;
     const opened = sync ? sealer.openSync(sync, found) : await sealer.open(found);
     if (typeof opened === 'string') return this.#refuse(opened, now);
@@ -266,8 +256,8 @@ export class Sessions {
     const attributes = `; Path=/${maxAge}; Secure; HttpOnly; SameSite=${this.#sameSite}`;
     const sealer = this.#sealerOf();
     const sync = cryptoPrimitive.sync;
-    if (sync && !(sealer instanceof Promise)) return `${this.cookieName}=${sealer.sealSync(sync, encodeScratch(payload))}${attributes}`;
-    return Promise.resolve(sealer).then(async (resolved) => `${this.cookieName}=${await resolved.seal(encoder.encode(payload))}${attributes}`);
+    if (sync) return `${this.cookieName}=${sealer.sealSync(sync, encodeScratch(payload))}${attributes}`;
+    return sealer.seal(encoder.encode(payload)).then((sealed) => `${this.cookieName}=${sealed}${attributes}`);
   }
 }
 
