@@ -33,7 +33,9 @@ describe('error responses', () => {
     const response = errorResponse(new RampartError(code), 'application/json');
     expect(response.status).toBe(ERROR_CODES[code].status);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
-    expect(await response.json()).toEqual({ type: 'about:blank', title: ERROR_CODES[code].title, status: ERROR_CODES[code].status, code });
+    const entry: { status: number; title: string; retryable?: boolean } = ERROR_CODES[code];
+    const retryable = entry.retryable ? { retryable: true } : {};
+    expect(await response.json()).toEqual({ type: 'about:blank', title: entry.title, status: entry.status, code, ...retryable });
   });
 
   it.each(codes)('%s as HTML', async (code) => {

@@ -17,7 +17,31 @@ export const ERROR_CODES = {
   csp_report_too_large: { status: 413, title: 'The violation report is too large.' },
   csp_report_malformed: { status: 400, title: 'The violation report is not valid JSON of the expected shape.' },
   csp_report_rate_limited: { status: 429, title: 'Too many violation reports; try again later.' },
-} as const satisfies Record<string, { status: number; title: string }>;
+  csrf_method_not_allowed: { status: 405, title: 'This method is not allowed.' },
+  csrf_method_override: { status: 400, title: 'A method override is not allowed on a GET, HEAD or OPTIONS request.' },
+  csrf_token_in_query: { status: 400, title: 'The CSRF token must not be sent in the URL.' },
+  csrf_malformed_header: { status: 403, title: 'The request carries a repeated Origin or Sec-Fetch-Site header.' },
+  csrf_cross_site: { status: 403, title: 'This request was sent from another site.' },
+  csrf_same_site: { status: 403, title: 'This request was sent from another part of this site.' },
+  csrf_sec_fetch_site_none: { status: 403, title: 'This request did not come from a page of this site.' },
+  csrf_origin_null: { status: 403, title: 'This request was sent from a page with no origin.' },
+  csrf_origin_mismatch: { status: 403, title: 'This request was sent from another origin.' },
+  csrf_referer_mismatch: { status: 403, title: 'This request was sent from another origin.' },
+  csrf_no_browser_signals: { status: 403, title: 'This request carries no Origin, Referer or Sec-Fetch-Site.' },
+  csrf_duplicate_cookie: { status: 403, title: 'The request carries several different CSRF cookies.' },
+  csrf_cookie_missing: { status: 403, title: 'The CSRF cookie is missing; reload the page and try again.', retryable: true },
+  csrf_token_missing: { status: 403, title: 'The CSRF token is missing.' },
+  csrf_token_missing_before_file: { status: 403, title: 'The CSRF token must come before any file in the form.' },
+  csrf_token_malformed: { status: 403, title: 'The CSRF token is malformed.' },
+  csrf_token_invalid: { status: 403, title: 'The CSRF token is not valid; reload the page and try again.', retryable: true },
+  csrf_token_expired: { status: 403, title: 'This form has expired; reload the page and try again.', retryable: true },
+  csrf_token_conflict: { status: 403, title: 'The request carries different CSRF tokens.' },
+  csrf_form_too_large: { status: 413, title: 'The form is too large.' },
+  csrf_form_malformed: { status: 400, title: 'The form body is malformed.' },
+  json_media_type: { status: 415, title: 'The body must be JSON (application/json).' },
+  json_too_large: { status: 413, title: 'The JSON body is too large.' },
+  json_malformed: { status: 400, title: 'The body is not valid JSON.' },
+} as const satisfies Record<string, { status: number; title: string; retryable?: boolean }>;
 
 /** The closed union of error codes. */
 export type RampartErrorCode = keyof typeof ERROR_CODES;
@@ -37,11 +61,15 @@ export class RampartError extends Error {
   override readonly name = 'RampartError';
   readonly code: RampartErrorCode;
   readonly status: number;
+  /** True when the same request with fresh state (a reloaded page, a new token) can succeed. */
+  readonly retryable: boolean;
 
   constructor(code: RampartErrorCode, options?: { cause?: unknown }) {
     super(ERROR_CODES[code].title, options);
     this.code = code;
-    this.status = ERROR_CODES[code].status;
+    const entry: { status: number; retryable?: boolean } = ERROR_CODES[code];
+    this.status = entry.status;
+    this.retryable = entry.retryable === true;
   }
 }
 
@@ -79,7 +107,8 @@ export function errorResponse(error: RampartError, accept?: string | null): Resp
   };
   if (wantsJson(accept)) {
     headers['Content-Type'] = 'application/problem+json';
-    return new Response(JSON.stringify({ type: 'about:blank', title, status, code }), { status, headers });
+    const problem = error.retryable ? { type: 'about:blank', title, status, code, retryable: true } : { type: 'about:blank', title, status, code };
+    return new Response(JSON.stringify(problem), { status, headers });
   }
   headers['Content-Type'] = 'text/html; charset=utf-8';
   const body =

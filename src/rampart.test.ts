@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { FetchIncoming } from './adapters/_fetch.ts';
 import { RampartError } from './errors.ts';
 import { HeaderPolicy, rampart, RequestContext, type IncomingRequest, type RampartOptions } from './rampart.ts';
 
@@ -6,15 +7,8 @@ const key = 'nv1QpAe2PgR4gV5tLS1Yjq8dXsQ4iu3CI3SxzAEDc8s';
 const quiet = { warn: () => {} };
 
 function incoming(target = '/', headers: Record<string, string> = {}, options: { tls?: boolean; method?: string; remoteAddress?: string; body?: string } = {}): IncomingRequest {
-  const all = { host: 'app.example', ...headers };
-  return {
-    method: options.method ?? 'GET',
-    target,
-    tls: options.tls ?? false,
-    remoteAddress: options.remoteAddress ?? '203.0.113.5',
-    header: (name) => all[name as keyof typeof all],
-    toRequest: () => new Request(`http://app.example${target}`, { method: options.method ?? 'GET', headers: all, body: options.body ?? null }),
-  };
+  const request = new Request(`http://app.example${target}`, { method: options.method ?? 'GET', headers: { host: 'app.example', ...headers }, body: options.body ?? null });
+  return new FetchIncoming(request, options.remoteAddress ?? '203.0.113.5', options.tls ?? false);
 }
 
 function production(options: RampartOptions = {}) {
@@ -179,7 +173,7 @@ describe('report endpoint', () => {
   });
 
   it('is an ordinary path when reports are off', () => {
-    const security = rampart({ keys: key, logger: quiet, reports: false });
+    const security = rampart({ keys: key, logger: quiet, reports: false, csrf: false });
     expect(security.begin(incoming('/_rampart/csp-report', {}, { method: 'POST' }))).toBeInstanceOf(RequestContext);
   });
 });
@@ -187,7 +181,7 @@ describe('report endpoint', () => {
 describe('finish', () => {
   it('adds headers the handler did not set, keeps those it did, strips retired ones', async () => {
     const warnings: string[] = [];
-    const security = rampart({ keys: key, logger: { warn: (message) => warnings.push(message) } });
+    const security = rampart({ keys: key, origin: 'http://app.example', logger: { warn: (message) => warnings.push(message) } });
     const request = context(security.begin(incoming()));
     const response = await security.finish(
       request,

@@ -19,9 +19,12 @@ import {
 } from './headers/policy.ts';
 import { compileReports, type ReportReceiver, type ReportsOptions } from './headers/reports.ts';
 import { compileOutgoingCookies, type OutgoingCookieCheck, type OutgoingCookiesOptions } from './cookies/outgoing.ts';
+import { BINDING_COOKIE, Csrf, TOKEN_FIELD, type CsrfOptions, type CsrfOutcome } from './csrf/csrf.ts';
+import { decodeBinding, newBinding } from './csrf/token.ts';
 import { parseKeyring, type KeyInput, type Keyring } from './keys.ts';
 import { compileProxyPolicy, direct, type ForwardedFacts, type ProxyPolicy, type TrustProxyOption } from './proxy.ts';
 import { Sessions, type Session, type SessionOptions, type SessionShape } from './session/session.ts';
+import { getCookie } from './cookies/parse.ts';
 
 /** Where log lines go. Default: `console`. */
 export interface Logger {
@@ -53,6 +56,8 @@ export interface RampartOptions {
   readonly session?: SessionOptions;
   /** What rampart does about cookies the application sets itself. Default: warn once about each insecure one. */
   readonly cookies?: OutgoingCookiesOptions;
+  /** CSRF protection, on for every route by default; `false` turns it off (say why in a comment). */
+  readonly csrf?: CsrfOptions | false;
   /** Where warnings go. Default `console`. */
   readonly logger?: Logger;
   /** The clock, in milliseconds since the epoch. Default `Date.now`; tests inject their own. */
@@ -76,6 +81,13 @@ export interface IncomingRequest {
   header(lowerName: string): string | undefined;
   /** The whole request as a Web `Request`, body included. */
   toRequest(): Request;
+  /**
+   * Reads the start of the body for rampart's own use (the CSRF token of a form) and
+   * leaves all of it for the application to read, unchanged. `decide` sees the bytes
+   * so far (and whether the body has ended) and returns an answer or `'more'`; past
+   * `limit` bytes the answer is `'too_large'`.
+   */
+  peekBody<Answer>(limit: number, decide: (prefix: Uint8Array, complete: boolean) => Answer | 'more'): Promise<Answer | 'too_large'>;
 }
 
 /** A precompiled set of header changes for some routes; see `Rampart.headerPolicy`. */
@@ -111,9 +123,16 @@ export class RequestContext {
   readonly #cookieHeader: string | undefined;
   #sessionLoading: Promise<Session> | undefined;
   #session: Session | undefined;
+  /** The CSRF binding: its bytes once known, `null` before it is looked up. */
+  #binding: Uint8Array | undefined | null;
+  /** A binding made in this request, sent as the `__Host-csrf` cookie. */
+  #newBinding: string | undefined;
+  #minted = false;
+  /** The response head is written: cookies can no longer be set. */
+  #committed = false;
 
   /** @internal Created by `Rampart.begin`. */
-  constructor(instance: Rampart, blocks: HeaderBlocks, incoming: IncomingRequest, facts: ForwardedFacts | undefined) {
+  constructor(instance: Rampart, blocks: HeaderBlocks, incoming: IncomingRequest, facts: ForwardedFacts | undefined, binding: Uint8Array | undefined | null = null) {
     this.#instance = instance;
     this.#blocks = blocks;
     this.nonce = newNonce();
@@ -123,6 +142,60 @@ export class RequestContext {
     this.host = facts === undefined ? incoming.header('host') : facts.host;
     this.clientAddress = facts === undefined ? incoming.remoteAddress : facts.clientAddress;
     this.#cookieHeader = incoming.header('cookie');
+    this.#binding = binding;
+  }
+
+  /**
+   * A fresh CSRF token for a form or a `fetch` call of this page: a new value on
+   * every call (so a compressed page never repeats a secret), every one valid until
+   * it expires or the session is regenerated. Send it as the `csrf_token` form field
+   * (first in the form) or the `X-CSRF-Token` header.
+   */
+  csrfToken(): string {
+    const tokens = this.#instance.csrfTokens;
+    if (tokens === undefined) throw new TypeError('rampart: csrfToken(): CSRF protection is turned off (csrf: false).');
+    if (this.#binding === null) this.#binding = decodeBinding(this.#cookieValue(BINDING_COOKIE));
+    if (this.#binding === undefined) {
+      if (this.#committed) {
+        throw new TypeError(
+          'rampart: csrfToken() after the response head was written, for a browser that has no CSRF cookie yet: render the page (and its forms) before writeHead().',
+        );
+      }
+      this.#newBinding = newBinding();
+      this.#binding = decodeBinding(this.#newBinding);
+    }
+    this.#minted = true;
+    return tokens.mint(this.#binding!);
+  }
+
+  /** `<input type="hidden" name="csrf_token" value="…">`: put it first in every POST form. */
+  csrfField(): string {
+    return `<input type="hidden" name="${TOKEN_FIELD}" value="${this.csrfToken()}">`;
+  }
+
+  /** `<meta name="csrf-token" content="…">`, for scripts to send as `X-CSRF-Token`. */
+  csrfMeta(): string {
+    return `<meta name="csrf-token" content="${this.csrfToken()}">`;
+  }
+
+  #cookieValue(name: string): string | undefined {
+    const header = this.#cookieHeader;
+    return header === undefined || !header.includes(name) ? undefined : getCookie(header, name);
+  }
+
+  /**
+   * The session's identity changed (login, logout): the browser's binding is replaced,
+   * so every token minted before stops verifying; tokens minted from now on get the
+   * new one. A browser without a binding yet gets one only if a token is minted.
+   */
+  #rotateBinding(): void {
+    if (this.#instance.csrfTokens === undefined) return;
+    if (this.#newBinding === undefined && this.#cookieValue(BINDING_COOKIE) === undefined) {
+      this.#binding = undefined;
+      return;
+    }
+    this.#newBinding = newBinding();
+    this.#binding = decodeBinding(this.#newBinding);
   }
 
   /**
@@ -139,7 +212,12 @@ export class RequestContext {
    * ```
    */
   session<Data extends object = SessionShape>(): Promise<Session<Data>> {
-    this.#sessionLoading ??= this.#instance.sessions.load(this.#cookieHeader).then((session) => (this.#session = session));
+    this.#sessionLoading ??= this.#instance.sessions.load(this.#cookieHeader, () => this.#rotateBinding()).then((session) => {
+      // Loaded after the head was written: it can no longer change, and says so when asked to.
+      if (this.#committed) void session.commit(this);
+      else this.#session = session;
+      return session;
+    });
     // The data type is the caller's declaration; the runtime checks only that values are JSON.
     return this.#sessionLoading as unknown as Promise<Session<Data>>;
   }
@@ -150,12 +228,17 @@ export class RequestContext {
    * this, the session can no longer change.
    */
   responseCookies(): readonly string[] | Promise<readonly string[]> {
+    this.#committed = true;
+    const binding = this.#newBinding === undefined ? undefined : `${BINDING_COOKIE}=${this.#newBinding}; Path=/; Secure; HttpOnly; SameSite=Lax`;
     const session = this.#session;
-    if (session === undefined) return NO_COOKIES;
-    const cookie = session.commit(this);
-    if (cookie === undefined) return NO_COOKIES;
-    if (typeof cookie === 'string') return [cookie];
-    return cookie.then((value) => (value === undefined ? NO_COOKIES : [value]));
+    const cookie = session === undefined ? undefined : session.commit(this);
+    if (cookie instanceof Promise) return cookie.then((value) => withBinding(value, binding));
+    return withBinding(cookie, binding);
+  }
+
+  /** @internal True when the response must not be stored by any cache: it carries a token or sets a cookie. */
+  get privateResponse(): boolean {
+    return this.#minted || this.#newBinding !== undefined;
   }
 
   /** @internal A `Set-Cookie` value the application set, as rampart lets it leave (checked, or fixed). */
@@ -207,6 +290,11 @@ export class RequestContext {
 }
 
 const NO_COOKIES: readonly string[] = Object.freeze([]);
+
+function withBinding(session: string | undefined, binding: string | undefined): readonly string[] {
+  if (session === undefined) return binding === undefined ? NO_COOKIES : [binding];
+  return binding === undefined ? [session] : [session, binding];
+}
 const NONCE_BYTES = new Uint8Array(16);
 function newNonce(): string {
   return encodeNonce(fillRandom(NONCE_BYTES));
@@ -294,7 +382,14 @@ function readRedirect(option: unknown, production: boolean, origins: readonly UR
   return { exempt: new Set(exempt as string[]) };
 }
 
-const OPTION_NAMES = ['mode', 'keys', 'origin', 'trustProxy', 'httpsRedirect', 'headers', 'reports', 'session', 'cookies', 'logger', 'clock'];
+const OPTION_NAMES = ['mode', 'keys', 'origin', 'trustProxy', 'httpsRedirect', 'headers', 'reports', 'session', 'cookies', 'csrf', 'logger', 'clock'];
+
+/** The origin a request names: its scheme and Host (used only in development without a configured origin). */
+function siteOrigin(incoming: IncomingRequest, facts: ForwardedFacts | undefined): string | undefined {
+  const host = facts === undefined ? incoming.header('host') : facts.host;
+  if (host === undefined) return undefined;
+  return `${(facts === undefined ? incoming.tls : facts.secure) ? 'https' : 'http'}://${host.toLowerCase()}`;
+}
 
 function pathOf(target: string): string {
   const query = target.indexOf('?');
@@ -322,6 +417,7 @@ export class Rampart {
   readonly #outgoingCookie: OutgoingCookieCheck | undefined;
   /** @internal The session configuration. */
   readonly sessions: Sessions;
+  readonly #csrf: Csrf | undefined;
 
   /** @internal Use `rampart(options)`. */
   constructor(options: RampartOptions = {}) {
@@ -347,6 +443,12 @@ export class Rampart {
     const warnOnce = (message: string): void => this.warnOnce(message);
     this.sessions = new Sessions(options.session, { keyring: this.keyring, clock, warnOnce });
     this.#outgoingCookie = compileOutgoingCookies(options.cookies, warnOnce);
+    this.#csrf = options.csrf === false ? undefined : new Csrf(options.csrf, { keyring: this.keyring, clock, origins: this.origins, warnOnce });
+  }
+
+  /** @internal The CSRF token minter, `undefined` when CSRF protection is off. */
+  get csrfTokens(): Csrf['tokens'] | undefined {
+    return this.#csrf?.tokens;
   }
 
   /** @internal Checks (or fixes, with `cookies.outgoing: 'enforce'`) a `Set-Cookie` the application set. */
@@ -384,7 +486,7 @@ export class Rampart {
    * send instead of calling the handler (the HTTPS redirect, the report endpoint).
    * For adapter authors.
    */
-  begin(incoming: IncomingRequest): RequestContext | Response | Promise<Response> {
+  begin(incoming: IncomingRequest): RequestContext | Response | Promise<RequestContext | Response> {
     const facts = this.#proxy?.(incoming);
     if (this.#reports !== undefined || this.#redirect !== undefined) {
       const path = pathOf(incoming.target);
@@ -396,7 +498,31 @@ export class Rampart {
         return this.#receiveReport(incoming, facts ?? direct(incoming));
       }
     }
-    return new RequestContext(this, this.#headers.blocks, incoming, facts);
+    const csrf = this.#csrf;
+    if (csrf === undefined) return new RequestContext(this, this.#headers.blocks, incoming, facts);
+    const outcome = csrf.check(incoming, this.origins.length === 0 ? siteOrigin(incoming, facts) : undefined);
+    if (outcome instanceof Promise) return outcome.then((settled) => this.#afterCsrf(settled, incoming, facts));
+    return this.#afterCsrf(outcome, incoming, facts);
+  }
+
+  #afterCsrf(outcome: CsrfOutcome, incoming: IncomingRequest, facts: ForwardedFacts | undefined): RequestContext | Response {
+    if (outcome.ok) return new RequestContext(this, this.#headers.blocks, incoming, facts, outcome.binding ?? null);
+    const error = new RampartError(outcome.code);
+    const response = errorResponse(error, incoming.header('accept'));
+    response.headers.set('Vary', 'Sec-Fetch-Site, Origin, Cookie');
+    // A page of ours whose token went stale (several hours in a tab, a login in another
+    // tab): the client gets a fresh token to retry once with.
+    const fromUs = outcome.passed === 'same-origin' || outcome.passed === 'origin' || outcome.passed === 'referer';
+    if (error.retryable && fromUs && this.#csrf !== undefined) {
+      let binding = outcome.binding;
+      if (binding === undefined) {
+        const value = newBinding();
+        binding = decodeBinding(value)!;
+        response.headers.append('Set-Cookie', `${BINDING_COOKIE}=${value}; Path=/; Secure; HttpOnly; SameSite=Lax`);
+      }
+      response.headers.set('X-CSRF-Token', this.#csrf.tokens.mint(binding));
+    }
+    return this.#withMinimalHeaders(response, (facts ?? direct(incoming)).secure);
   }
 
   /**
@@ -495,10 +621,9 @@ function applyHeaders(context: RequestContext, headers: Headers, instance: Rampa
   const missing: string[] = [];
   context.appendSecurityHeaders(contentType, missing, present);
   for (let index = 0; index < missing.length; index += 2) headers.set(missing[index]!, missing[index + 1]!);
-  if (cookies.length === 0) return;
   for (const cookie of cookies) headers.append('set-cookie', cookie);
-  // A shared cache must never hand one user's session cookie to another.
-  if (!present.includes('cache-control')) headers.set('cache-control', 'no-store');
+  // A cache must never hand one user's cookie or CSRF token to another.
+  if ((cookies.length > 0 || context.privateResponse) && !present.includes('cache-control')) headers.set('cache-control', 'no-store');
 }
 
 /**

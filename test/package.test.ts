@@ -19,6 +19,7 @@ const SURFACE: Record<string, string[]> = {
   './headers': ['CSP', 'DEFAULT_PERMISSIONS_POLICY', 'NONCE', 'buildContentSecurityPolicy'],
   './cookies': ['MAX_COOKIE_AGE_SECONDS', 'MAX_COOKIE_BYTES', 'deleteCookie', 'getCookie', 'parseCookieList', 'parseCookies', 'serializeCookie'],
   './session': ['MemorySessionStore', 'Session'],
+  './csrf': ['readJson'],
   './adapters/fetch': ['rampartFetch'],
   './adapters/node': ['contextOf', 'rampartNode'],
   './adapters/express': ['rampartErrors', 'rampartExpress'],

@@ -7,6 +7,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { CSP, NONCE, rampart, type HeadersOptions, type RequestContext } from 'rampart';
 import type { CspDirectives } from 'rampart/headers';
+import { rampartFetch } from 'rampart/adapters/fetch';
 
 const key = 'nv1QpAe2PgR4gV5tLS1Yjq8dXsQ4iu3CI3SxzAEDc8s';
 const quiet = { warn: () => {} };
@@ -36,19 +37,20 @@ describe('public types', () => {
 
   it('type session data', async () => {
     const security = rampart({ keys: key, logger: quiet });
-    const started = security.begin({ method: 'GET', target: '/', tls: true, remoteAddress: undefined, header: () => undefined, toRequest: () => new Request('https://a.example/') });
-    if (!('session' in started)) throw new Error('expected a context');
-    const session = await started.session<{ user: string; visits: number }>();
-    session.set('user', 'alice');
-    expectTypeOf(session.get('visits')).toEqualTypeOf<number | undefined>();
-    // @ts-expect-error a key the data does not have
-    expect(() => session.set('admin', true)).not.toThrow();
-    // @ts-expect-error a value of the wrong type
-    session.set('visits', 'many');
-    const untyped = await started.session();
-    untyped.set('anything', { nested: [1, 'two', null] });
-    // @ts-expect-error a Date is not JSON data (and throws at runtime, for JavaScript users)
-    expect(() => untyped.set('when', new Date())).toThrow('is a Date');
+    const handler = rampartFetch(security, async (_request, context) => {
+      const session = await context.session<{ user: string; visits: number }>();
+      session.set('user', 'alice');
+      expectTypeOf(session.get('visits')).toEqualTypeOf<number | undefined>();
+      // @ts-expect-error a key the data does not have
+      expect(() => session.set('admin', true)).not.toThrow();
+      // @ts-expect-error a value of the wrong type
+      session.set('visits', 'many');
+      const untyped = await context.session();
+      // @ts-expect-error a Date is not JSON data (and throws at runtime, for JavaScript users)
+      expect(() => untyped.set('when', new Date())).toThrow('is a Date');
+      return new Response('ok');
+    });
+    expect((await handler(new Request('https://a.example/'))).status).toBe(200);
   });
 
   it('type the context and the constants', () => {

@@ -3,7 +3,7 @@ import { createServer as createHttpServer } from 'node:http';
 import express from 'express';
 import { rampart } from 'rampart';
 import { rampartErrors, rampartExpress } from 'rampart/adapters/express';
-import { data, embedOverrides, embedPage, exampleOptions, homePage, sessionRoutes } from '../shared/pages.mjs';
+import { createState, data, echo, embedOverrides, embedPage, exampleOptions, homePage, sessionRoutes } from '../shared/pages.mjs';
 
 function send(res, { status, location, html }) {
   if (location) res.redirect(status, location);
@@ -14,11 +14,12 @@ export function createApp(options) {
   const security = rampart(exampleOptions(options));
   const embeddable = security.headerPolicy(embedOverrides);
   const app = express();
-  const form = express.urlencoded({ extended: false, limit: '4kb' });
+  const form = express.urlencoded({ extended: false, limit: '64kb' });
+  const state = createState();
 
   app.use(rampartExpress(security));
   app.get('/', (req, res) => {
-    res.type('html').send(homePage(req.rampart.nonce));
+    res.type('html').send(homePage(req.rampart));
   });
   app.get('/embed', (req, res) => {
     req.rampart.useHeaders(embeddable);
@@ -27,11 +28,17 @@ export function createApp(options) {
   app.get('/data.json', (req, res) => {
     res.json(data);
   });
+  app.get('/state.json', (req, res) => {
+    res.set('cache-control', 'no-store').json(state);
+  });
+  app.post('/echo', form, (req, res) => {
+    send(res, echo(state, req.body?.message));
+  });
   app.post('/login', form, async (req, res) => {
     send(res, await sessionRoutes.login(await req.rampart.session(), req.body?.user));
   });
   app.get('/me', async (req, res) => {
-    send(res, sessionRoutes.me(await req.rampart.session()));
+    send(res, sessionRoutes.me(await req.rampart.session(), req.rampart));
   });
   app.post('/logout', async (req, res) => {
     send(res, await sessionRoutes.logout(await req.rampart.session()));

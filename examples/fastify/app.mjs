@@ -2,7 +2,7 @@
 import Fastify from 'fastify';
 import { rampart } from 'rampart';
 import { rampartFastify } from 'rampart/adapters/fastify';
-import { data, embedOverrides, embedPage, exampleOptions, homePage, sessionRoutes } from '../shared/pages.mjs';
+import { createState, data, echo, embedOverrides, embedPage, exampleOptions, homePage, sessionRoutes } from '../shared/pages.mjs';
 
 function send(reply, { status, location, html }) {
   if (location) return reply.redirect(location, status);
@@ -13,22 +13,25 @@ export async function createApp(options) {
   const security = rampart(exampleOptions(options));
   const embeddable = security.headerPolicy(embedOverrides);
   const app = Fastify();
+  const state = createState();
 
   await app.register(rampartFastify(security));
   // Fastify parses JSON only; login forms are urlencoded.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_request, body, done) => {
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_request, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body)));
   });
   app.get('/', (request, reply) => {
-    reply.type('text/html; charset=utf-8').send(homePage(request.rampart.nonce));
+    reply.type('text/html; charset=utf-8').send(homePage(request.rampart));
   });
   app.get('/embed', (request, reply) => {
     request.rampart.useHeaders(embeddable);
     reply.type('text/html; charset=utf-8').send(embedPage(request.rampart.nonce));
   });
   app.get('/data.json', () => data);
+  app.get('/state.json', (_request, reply) => reply.header('cache-control', 'no-store').send(state));
+  app.post('/echo', (request, reply) => send(reply, echo(state, request.body?.message)));
   app.post('/login', async (request, reply) => send(reply, await sessionRoutes.login(await request.rampart.session(), request.body?.user)));
-  app.get('/me', async (request, reply) => send(reply, sessionRoutes.me(await request.rampart.session())));
+  app.get('/me', async (request, reply) => send(reply, sessionRoutes.me(await request.rampart.session(), request.rampart)));
   app.post('/logout', async (request, reply) => send(reply, await sessionRoutes.logout(await request.rampart.session())));
   return app;
 }

@@ -2,7 +2,7 @@
 import { createAdaptorServer } from '@hono/node-server';
 import { rampart } from 'rampart';
 import { rampartFetch } from 'rampart/adapters/fetch';
-import { data, embedOverrides, embedPage, exampleOptions, homePage, sessionRoutes } from '../shared/pages.mjs';
+import { createState, data, echo, embedOverrides, embedPage, exampleOptions, homePage, sessionRoutes } from '../shared/pages.mjs';
 
 const html = { 'content-type': 'text/html; charset=utf-8' };
 
@@ -10,30 +10,32 @@ function send({ status, location, html: body }) {
   return location ? new Response(null, { status, headers: { location } }) : new Response(body, { status, headers: html });
 }
 
-async function userField(request) {
+async function field(request, name) {
   if (!/^application\/x-www-form-urlencoded\b/i.test(request.headers.get('content-type') ?? '')) return undefined;
-  const form = await request.formData();
-  const user = form.get('user');
-  return typeof user === 'string' ? user : undefined;
+  const value = (await request.formData()).get(name);
+  return typeof value === 'string' ? value : undefined;
 }
 
 export function createApp(options) {
   const security = rampart(exampleOptions(options));
   const embeddable = security.headerPolicy(embedOverrides);
+  const state = createState();
 
   const fetch = rampartFetch(
     security,
     async (request, context) => {
       const { pathname } = new URL(request.url);
       const reading = request.method === 'GET' || request.method === 'HEAD';
-      if (reading && pathname === '/') return new Response(homePage(context.nonce), { headers: html });
+      if (reading && pathname === '/') return new Response(homePage(context), { headers: html });
       if (reading && pathname === '/embed') {
         context.useHeaders(embeddable);
         return new Response(embedPage(context.nonce), { headers: html });
       }
       if (reading && pathname === '/data.json') return Response.json(data);
-      if (request.method === 'POST' && pathname === '/login') return send(await sessionRoutes.login(await context.session(), await userField(request)));
-      if (reading && pathname === '/me') return send(sessionRoutes.me(await context.session()));
+      if (reading && pathname === '/state.json') return Response.json(state, { headers: { 'cache-control': 'no-store' } });
+      if (request.method === 'POST' && pathname === '/echo') return send(echo(state, await field(request, 'message')));
+      if (request.method === 'POST' && pathname === '/login') return send(await sessionRoutes.login(await context.session(), await field(request, 'user')));
+      if (reading && pathname === '/me') return send(sessionRoutes.me(await context.session(), context));
       if (request.method === 'POST' && pathname === '/logout') return send(await sessionRoutes.logout(await context.session()));
       return new Response('Not Found\n', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' } });
     },

@@ -3,16 +3,16 @@ import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import { rampart } from 'rampart';
 import { rampartHono } from 'rampart/adapters/hono';
-import { data, embedOverrides, embedPage, exampleOptions, homePage, sessionRoutes } from '../shared/pages.mjs';
+import { createState, data, echo, embedOverrides, embedPage, exampleOptions, homePage, sessionRoutes } from '../shared/pages.mjs';
 
 function send(c, { status, location, html }) {
   return location ? c.redirect(location, status) : c.html(html, status);
 }
 
-async function userField(c) {
+async function field(c, name) {
   if (!/^application\/x-www-form-urlencoded\b/i.test(c.req.header('content-type') ?? '')) return undefined;
   const form = await c.req.parseBody();
-  return typeof form.user === 'string' ? form.user : undefined;
+  return typeof form[name] === 'string' ? form[name] : undefined;
 }
 
 // `middleware` is rampartHono here; examples/hono-node passes rampartHonoNode.
@@ -20,16 +20,19 @@ export function createApp(options, middleware = rampartHono) {
   const security = rampart(exampleOptions(options));
   const embeddable = security.headerPolicy(embedOverrides);
   const app = new Hono();
+  const state = createState();
 
   app.use(middleware(security));
-  app.get('/', (c) => c.html(homePage(c.get('rampart').nonce)));
+  app.get('/', (c) => c.html(homePage(c.get('rampart'))));
   app.get('/embed', (c) => {
     c.get('rampart').useHeaders(embeddable);
     return c.html(embedPage(c.get('rampart').nonce));
   });
   app.get('/data.json', (c) => c.json(data));
-  app.post('/login', async (c) => send(c, await sessionRoutes.login(await c.get('rampart').session(), await userField(c))));
-  app.get('/me', async (c) => send(c, sessionRoutes.me(await c.get('rampart').session())));
+  app.get('/state.json', (c) => c.json(state, 200, { 'cache-control': 'no-store' }));
+  app.post('/echo', async (c) => send(c, echo(state, await field(c, 'message'))));
+  app.post('/login', async (c) => send(c, await sessionRoutes.login(await c.get('rampart').session(), await field(c, 'user'))));
+  app.get('/me', async (c) => send(c, sessionRoutes.me(await c.get('rampart').session(), c.get('rampart'))));
   app.post('/logout', async (c) => send(c, await sessionRoutes.logout(await c.get('rampart').session())));
   return app;
 }

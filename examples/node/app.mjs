@@ -2,19 +2,19 @@
 import { createServer as createHttpServer } from 'node:http';
 import { rampart } from 'rampart';
 import { rampartNode } from 'rampart/adapters/node';
-import { data, embedOverrides, embedPage, exampleOptions, homePage, sessionRoutes } from '../shared/pages.mjs';
+import { createState, data, echo, embedOverrides, embedPage, exampleOptions, homePage, sessionRoutes } from '../shared/pages.mjs';
 
-const FORM_LIMIT = 4096;
+const FORM_LIMIT = 64 * 1024;
 
-/** The `user` field of a urlencoded body of at most 4 KiB; `undefined` for anything else. */
-async function readUserField(req) {
-  if (!/^application\/x-www-form-urlencoded\b/i.test(req.headers['content-type'] ?? '')) return undefined;
+/** The fields of a urlencoded body of at most 64 KiB; empty for anything else. */
+async function readForm(req) {
+  if (!/^application\/x-www-form-urlencoded\b/i.test(req.headers['content-type'] ?? '')) return new URLSearchParams();
   let body = '';
   for await (const chunk of req) {
     body += chunk;
-    if (body.length > FORM_LIMIT) return undefined;
+    if (body.length > FORM_LIMIT) return new URLSearchParams();
   }
-  return new URLSearchParams(body).get('user') ?? undefined;
+  return new URLSearchParams(body);
 }
 
 function send(res, { status, location, html }) {
@@ -30,14 +30,18 @@ function send(res, { status, location, html }) {
 export function createServer(options) {
   const security = rampart(exampleOptions(options));
   const embeddable = security.headerPolicy(embedOverrides);
+  const state = createState();
 
   return createHttpServer(
     rampartNode(security, async (req, res, context) => {
       const path = req.url.split('?')[0];
       const reading = req.method === 'GET' || req.method === 'HEAD';
+      const posting = req.method === 'POST';
       if (reading && path === '/') {
+        // Rendered before writeHead: its CSRF fields may need a cookie in the head.
+        const page = homePage(context);
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-        res.end(homePage(context.nonce));
+        res.end(page);
       } else if (reading && path === '/embed') {
         context.useHeaders(embeddable);
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
@@ -45,11 +49,16 @@ export function createServer(options) {
       } else if (reading && path === '/data.json') {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(data));
-      } else if (req.method === 'POST' && path === '/login') {
-        send(res, await sessionRoutes.login(await context.session(), await readUserField(req)));
+      } else if (reading && path === '/state.json') {
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+        res.end(JSON.stringify(state));
+      } else if (posting && path === '/echo') {
+        send(res, echo(state, (await readForm(req)).get('message')));
+      } else if (posting && path === '/login') {
+        send(res, await sessionRoutes.login(await context.session(), (await readForm(req)).get('user')));
       } else if (reading && path === '/me') {
-        send(res, sessionRoutes.me(await context.session()));
-      } else if (req.method === 'POST' && path === '/logout') {
+        send(res, sessionRoutes.me(await context.session(), context));
+      } else if (posting && path === '/logout') {
         send(res, await sessionRoutes.logout(await context.session()));
       } else {
         res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });

@@ -1,10 +1,11 @@
 // The pages of the reference app, the same on every adapter. Until rampart's `html`
-// templates exist these are fixed strings; the one value from a request (the user
-// name of /me) is validated to a plain token at login and escaped anyway.
+// templates exist these are strings built by hand: every value from a request is
+// escaped here, and every POST form starts with its CSRF field.
 import { MemorySessionStore } from 'rampart/session';
 
-/** `GET /`: a page whose inline script runs only because it carries the response's nonce. */
-export function homePage(nonce) {
+/** `GET /`: a page whose inline script runs only because it carries the response's nonce, and two forms. */
+export function homePage(context) {
+  const nonce = context.nonce;
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -16,7 +17,13 @@ export function homePage(nonce) {
 <h1>rampart reference app</h1>
 <p id="status">inline script did not run</p>
 <script nonce="${nonce}">document.getElementById('status').textContent = 'inline script ran';</script>
+<form method="post" action="/echo">
+${context.csrfField()}
+<label>Message <input name="message" required></label>
+<button>Echo</button>
+</form>
 <form method="post" action="/login">
+${context.csrfField()}
 <label>User <input name="user" autocomplete="username" required></label>
 <button>Log in</button>
 </form>
@@ -79,10 +86,10 @@ export const sessionRoutes = {
     return { status: 303, location: '/me' };
   },
   /** `GET /me`: who the session says is logged in, or 401. */
-  me(session) {
+  me(session, context) {
     const user = session.get('user');
     if (user === undefined) return { status: 401, html: messagePage('Not logged in', 'Log in first.') };
-    return { status: 200, html: mePage(user) };
+    return { status: 200, html: mePage(user, context) };
   },
   /** `POST /logout`: ends the session (revoked in the store) and deletes its cookie. */
   async logout(session) {
@@ -91,13 +98,13 @@ export const sessionRoutes = {
   },
 };
 
-function mePage(user) {
+function mePage(user, context) {
   return `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>Logged in</title></head>
 <body>
 <p>Logged in as <strong id="user">${escape(user)}</strong>.</p>
-<form method="post" action="/logout"><button>Log out</button></form>
+<form method="post" action="/logout">${context.csrfField()}<button>Log out</button></form>
 </body>
 </html>
 `;
@@ -110,4 +117,31 @@ function messagePage(title, message) {
 <body><h1>${escape(title)}</h1><p>${escape(message)}</p></body>
 </html>
 `;
+}
+
+/**
+ * What the CSRF tests watch: how many echoes this app instance accepted, and the
+ * last message. A forged request that got through would show here.
+ */
+export function createState() {
+  return { echoes: 0, lastMessage: null };
+}
+
+/** `POST /echo`: counts the echo and shows the message back (escaped in text, attribute and URL). */
+export function echo(state, message) {
+  if (typeof message !== 'string' || message.length > 1000) return { status: 400, html: messagePage('Bad request', 'The message field must be at most 1000 characters.') };
+  state.echoes += 1;
+  state.lastMessage = message;
+  return {
+    status: 200,
+    html: `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Echo</title></head>
+<body>
+<p id="message">${escape(message)}</p>
+<p><input id="again" value="${escape(message)}"> <a id="search" href="/?q=${escape(encodeURIComponent(message))}">search</a></p>
+</body>
+</html>
+`,
+  };
 }

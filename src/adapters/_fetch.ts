@@ -5,6 +5,12 @@
 
 import type { IncomingRequest } from '../rampart.ts';
 
+/** What `decide` returned for a complete body: an answer, or a bug in `decide`. */
+export function settle<Answer>(answer: Answer | 'more'): Answer {
+  if (answer === 'more') throw new TypeError('rampart: peekBody: decide() asked for more of a body that has ended.');
+  return answer;
+}
+
 /** Wraps a `Request`; the URL is sliced, not parsed, to keep the request path cheap. */
 export class FetchIncoming implements IncomingRequest {
   readonly method: string;
@@ -41,5 +47,30 @@ export class FetchIncoming implements IncomingRequest {
 
   toRequest(): Request {
     return this.#request;
+  }
+
+  async peekBody<Answer>(limit: number, decide: (prefix: Uint8Array, complete: boolean) => Answer | 'more'): Promise<Answer | 'too_large'> {
+    // A clone tees the body: the application's request still has every byte.
+    const body = this.#request.clone().body;
+    if (body === null) return settle(decide(new Uint8Array(0), true));
+    const reader = body.getReader();
+    let prefix = new Uint8Array(0);
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (!done) {
+          const joined = new Uint8Array(prefix.length + value.length);
+          joined.set(prefix);
+          joined.set(value, prefix.length);
+          prefix = joined;
+          if (prefix.length > limit) return 'too_large';
+        }
+        const answer = decide(prefix, done);
+        if (answer !== 'more') return answer;
+        if (done) return settle(answer);
+      }
+    } finally {
+      void reader.cancel().catch(() => {});
+    }
   }
 }

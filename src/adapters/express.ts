@@ -19,7 +19,7 @@
  * @packageDocumentation
  */
 
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, NextFunction, Request as ExpressRequest, RequestHandler, Response as ExpressResponse } from 'express';
 import { RequestContext, type Rampart } from '../rampart.ts';
 import { NodeIncoming } from './_node/incoming.ts';
 import { protectResponse, sendResponse } from './_node/response.ts';
@@ -66,18 +66,25 @@ function expose(request: Express.Request, context: RequestContext): void {
 export function rampartExpress(security: Rampart): RequestHandler {
   return function rampartMiddleware(request, response, next) {
     const started = security.begin(new NodeIncoming(request));
-    if (!(started instanceof RequestContext)) {
-      Promise.resolve(started)
-        .then((early) => sendResponse(response, early, request.method))
-        .catch(next);
+    if (started instanceof Promise) {
+      // The CSRF token of a form is read from the body first; the body stays readable.
+      started.then((settled) => proceed(settled, request, response, next), next);
       return;
     }
-    expose(request, started);
-    response.locals.rampart = started;
-    response.locals.nonce = started.nonce;
-    protectResponse(response, started);
-    next();
+    proceed(started, request, response, next);
   };
+}
+
+function proceed(started: RequestContext | Response, request: ExpressRequest, response: ExpressResponse, next: NextFunction): void {
+  if (!(started instanceof RequestContext)) {
+    sendResponse(response, started, request.method).catch(next);
+    return;
+  }
+  expose(request, started);
+  response.locals.rampart = started;
+  response.locals.nonce = started.nonce;
+  protectResponse(response, started);
+  next();
 }
 
 /**

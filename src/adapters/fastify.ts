@@ -43,16 +43,22 @@ export function rampartFastify(security: Rampart): FastifyPluginCallback {
     app.decorateRequest('rampart', null as unknown as RequestContext);
     app.addHook('onRequest', (request, reply, next) => {
       const started = security.begin(new NodeIncoming(request.raw));
-      if (!(started instanceof RequestContext)) {
-        reply.hijack();
-        Promise.resolve(started)
-          .then((early) => sendResponse(reply.raw, early, request.method))
-          .catch((error: unknown) => reply.raw.destroy(error instanceof Error ? error : undefined));
+      const proceed = (settled: RequestContext | Response): void => {
+        if (!(settled instanceof RequestContext)) {
+          reply.hijack();
+          sendResponse(reply.raw, settled, request.method).catch((error: unknown) => reply.raw.destroy(error instanceof Error ? error : undefined));
+          return;
+        }
+        request.rampart = settled;
+        protectResponse(reply.raw, settled);
+        next();
+      };
+      if (started instanceof Promise) {
+        // The CSRF token of a form is read from the body first; Fastify's parser reads it again.
+        started.then(proceed, (error: unknown) => reply.raw.destroy(error instanceof Error ? error : undefined));
         return;
       }
-      request.rampart = started;
-      protectResponse(reply.raw, started);
-      next();
+      proceed(started);
     });
     // Fastify's default handler puts the error's message in 5xx replies, which can leak
     // secrets; those become a bare 500 (logged), and a rampart error gets its own response.

@@ -52,7 +52,7 @@ export function rampartFetch<Rest extends unknown[] = []>(
 ): (request: Request, ...rest: Rest) => Promise<Response> {
   const { clientAddress, secure } = options;
   return async function rampartFetchHandler(request: Request, ...rest: Rest): Promise<Response> {
-    const started = security.begin(new FetchIncoming(request, clientAddress?.(request, ...rest), secure?.(request, ...rest)));
+    const started = await security.begin(new FetchIncoming(request, clientAddress?.(request, ...rest), secure?.(request, ...rest)));
     if (!(started instanceof RequestContext)) return started;
     let response: Response;
     try {

@@ -26,6 +26,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MiddlewareHandler } from 'hono';
 import { isRampartError } from '../errors.ts';
 import { RequestContext, type Rampart } from '../rampart.ts';
+import { FetchIncoming } from './_fetch.ts';
 import { NodeIncoming } from './_node/incoming.ts';
 import { protectResponse } from './_node/response.ts';
 import { rampartHono, type HonoAdapterOptions, type RampartVariables } from './hono.ts';
@@ -36,8 +37,11 @@ export function rampartHonoNode(security: Rampart, options: HonoAdapterOptions =
   return async function rampartNodeMiddleware(c, next) {
     const bindings = c.env as { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined;
     if (bindings?.incoming === undefined || bindings.outgoing === undefined) return portable(c, next);
-    const started = security.begin(new NodeIncoming(bindings.incoming));
-    if (!(started instanceof RequestContext)) return await started;
+    // The body's start (a form's CSRF token) is read through Hono's Request, which
+    // @hono/node-server lets the application read again; its node stream it would not.
+    const incoming = new NodeIncoming(bindings.incoming, (limit, decide) => new FetchIncoming(c.req.raw, undefined).peekBody(limit, decide));
+    const started = await security.begin(incoming);
+    if (!(started instanceof RequestContext)) return started;
     c.set('rampart', started);
     protectResponse(bindings.outgoing, started);
     await next();

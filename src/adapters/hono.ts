@@ -54,8 +54,8 @@ export function rampartHono(security: Rampart, options: HonoAdapterOptions = {})
   const clientAddress = options.clientAddress ?? nodeServerAddress;
   const secure = options.secure ?? nodeServerSecure;
   return async function rampartMiddleware(c, next) {
-    const started = security.begin(new FetchIncoming(c.req.raw, clientAddress(c), secure(c)));
-    if (!(started instanceof RequestContext)) return await started;
+    const started = await security.begin(new FetchIncoming(c.req.raw, clientAddress(c), secure(c)));
+    if (!(started instanceof RequestContext)) return started;
     c.set('rampart', started);
     await next();
     // Hono turns a thrown error into a generic 500; a rampart error has its own response.

@@ -40,21 +40,33 @@ export function rampartNode(security: Rampart, handler: ProtectedNodeHandler): (
       return;
     }
     const started = security.begin(new NodeIncoming(request));
-    if (!(started instanceof RequestContext)) {
-      void respondWith(response, started, request.method ?? 'GET');
+    if (started instanceof Promise) {
+      // The CSRF token of a form is read from the body first.
+      started.then(
+        (settled) => run(security, handler, request, response, settled),
+        () => response.destroy(),
+      );
       return;
     }
-    (request as ContextCarrier)[CONTEXT] = started;
-    protectResponse(response, started);
-    let result: unknown;
-    try {
-      result = handler(request, response, started);
-    } catch (error) {
-      fail(security, request, response, error);
-      return;
-    }
-    if (result instanceof Promise) result.catch((error: unknown) => fail(security, request, response, error));
+    run(security, handler, request, response, started);
   };
+}
+
+function run(security: Rampart, handler: ProtectedNodeHandler, request: IncomingMessage, response: ServerResponse, started: RequestContext | Response): void {
+  if (!(started instanceof RequestContext)) {
+    void respondWith(response, started, request.method ?? 'GET');
+    return;
+  }
+  (request as ContextCarrier)[CONTEXT] = started;
+  protectResponse(response, started);
+  let result: unknown;
+  try {
+    result = handler(request, response, started);
+  } catch (error) {
+    fail(security, request, response, error);
+    return;
+  }
+  if (result instanceof Promise) result.catch((error: unknown) => fail(security, request, response, error));
 }
 
 // A symbol-keyed property of the request: cheaper than a weak map entry per request.
@@ -68,9 +80,9 @@ export function contextOf(request: IncomingMessage): RequestContext {
   return context;
 }
 
-async function respondWith(response: ServerResponse, result: Response | Promise<Response>, method: string): Promise<void> {
+async function respondWith(response: ServerResponse, result: Response, method: string): Promise<void> {
   try {
-    await sendResponse(response, await result, method);
+    await sendResponse(response, result, method);
   } catch {
     // The client went away mid-request (or mid-response): nothing left to answer.
     response.destroy();

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { FetchIncoming } from '../adapters/_fetch.ts';
 import { decodeBase64Url, encodeBase64Url } from '../_internal/base64.ts';
 import { generateKey } from '../keys.ts';
 import { rampart, RequestContext, type Rampart, type RampartOptions } from '../rampart.ts';
@@ -13,20 +14,15 @@ const HOUR = 60 * MINUTE;
 function setup(options: RampartOptions = {}) {
   const clock = { now: Date.UTC(2026, 10, 29, 12) };
   const warnings: string[] = [];
-  const security = rampart({ keys: keyA, logger: { warn: (message) => warnings.push(message) }, clock: () => clock.now, ...options });
+  // Sessions alone: CSRF protection (tested in src/csrf) would add its own cookie and warnings.
+  const security = rampart({ keys: keyA, csrf: false, logger: { warn: (message) => warnings.push(message) }, clock: () => clock.now, ...options });
   return { security, clock, warnings };
 }
 
 function begin(security: Rampart, cookie?: string, options: { tls?: boolean; host?: string } = {}): RequestContext {
-  const headers: Record<string, string | undefined> = { host: options.host ?? 'localhost:3000', cookie };
-  const started = security.begin({
-    method: 'GET',
-    target: '/',
-    tls: options.tls ?? true,
-    remoteAddress: '127.0.0.1',
-    header: (name) => headers[name],
-    toRequest: () => new Request('https://localhost/'),
-  });
+  const headers: Record<string, string> = { host: options.host ?? 'localhost:3000' };
+  if (cookie !== undefined) headers.cookie = cookie;
+  const started = security.begin(new FetchIncoming(new Request('https://localhost/', { headers }), '127.0.0.1', options.tls ?? true));
   if (!(started instanceof RequestContext)) throw new Error('expected a context');
   return started;
 }

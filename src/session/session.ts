@@ -157,7 +157,13 @@ export class Sessions {
    * The session a request's `Cookie` header carries, or a new empty one. Never
    * throws for anything the client sent: a cookie that does not open is no session.
    */
-  async load(cookieHeader: string | undefined): Promise<Session> {
+  async load(cookieHeader: string | undefined, onRotate?: () => void): Promise<Session> {
+    const session = await this.#load(cookieHeader);
+    if (onRotate !== undefined) session.onRotate = onRotate;
+    return session;
+  }
+
+  async #load(cookieHeader: string | undefined): Promise<Session> {
     const now = this.#environment.clock();
     const found = this.#findCookie(cookieHeader);
     if (found === undefined) return this.#fresh(now, false);
@@ -383,6 +389,8 @@ export class Session<Data extends object = SessionShape> {
   #state: SessionState;
   readonly #flags: SessionFlags;
   #committed = false;
+  /** @internal Called when the session's identity changes (regenerate, destroy): CSRF tokens are rebound. */
+  onRotate: (() => void) | undefined;
 
   /** @internal Created by `context.session()`. */
   constructor(sessions: Sessions, state: SessionState, flags: SessionFlags) {
@@ -470,6 +478,7 @@ export class Session<Data extends object = SessionShape> {
     this.#state = { ...previous, id: newId(), created: now, active: now };
     this.#flags.isNew = false;
     this.#flags.changed = true;
+    this.onRotate?.();
   }
 
   /**
@@ -485,6 +494,7 @@ export class Session<Data extends object = SessionShape> {
     this.#flags.stale = this.#flags.stale || !this.#flags.isNew;
     this.#flags.isNew = true;
     this.#flags.changed = false;
+    this.onRotate?.();
   }
 
   #change(next: SessionState): void {

@@ -3,6 +3,7 @@
  * Web Crypto, nothing is synchronous, and the Fetch adapters wait for the seal.
  */
 import { describe, expect, it, vi } from 'vitest';
+import { FetchIncoming } from '../adapters/_fetch.ts';
 import { generateKey } from '../keys.ts';
 import { rampart, RequestContext, type Rampart } from '../rampart.ts';
 import type * as CryptoModule from '../_internal/crypto.ts';
@@ -16,14 +17,7 @@ const keyA = generateKey();
 const keyB = generateKey();
 
 function begin(security: Rampart, cookie?: string): RequestContext {
-  const started = security.begin({
-    method: 'GET',
-    target: '/',
-    tls: true,
-    remoteAddress: '127.0.0.1',
-    header: (name) => (name === 'cookie' ? cookie : name === 'host' ? 'localhost' : undefined),
-    toRequest: () => new Request('https://localhost/'),
-  });
+  const started = security.begin(new FetchIncoming(new Request('https://localhost/', { headers: cookie === undefined ? {} : { cookie } }), '127.0.0.1', true));
   if (!(started instanceof RequestContext)) throw new Error('expected a context');
   return started;
 }

@@ -107,3 +107,21 @@ export async function startTarget(adapter: AdapterName, options: RampartOptions 
 export function testOptions(options: RampartOptions = {}): RampartOptions {
   return { keys: 'nv1QpAe2PgR4gV5tLS1Yjq8dXsQ4iu3CI3SxzAEDc8s', logger: { warn: () => {} }, ...options };
 }
+
+/** What a page of the reference app gives a browser to submit its forms with. */
+export interface FormCredentials {
+  /** The first `csrf_token` of the page. */
+  readonly token: string;
+  /** The `Cookie` header to send: the given cookies plus the `__Host-csrf` binding. */
+  readonly cookie: string;
+}
+
+/** Loads `path` (a page with a form) as a browser would, and returns its token and the cookies to send with it. */
+export async function formCredentials(target: Target, cookie = '', path = '/'): Promise<FormCredentials> {
+  const response = await target.request(path, cookie ? { headers: { cookie } } : {});
+  const token = /name="csrf_token" value="([^"]+)"/.exec(await response.text())?.[1];
+  if (token === undefined) throw new Error(`no csrf_token field on ${path} (status ${response.status})`);
+  const binding = response.headers.getSetCookie().find((value) => value.startsWith('__Host-csrf='))?.split(';')[0];
+  const cookies = [cookie, binding].filter(Boolean).join('; ');
+  return { token, cookie: cookies };
+}

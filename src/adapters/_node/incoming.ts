@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { IncomingRequest } from '../../rampart.ts';
+import { settle } from '../_fetch.ts';
 
 export class NodeIncoming implements IncomingRequest {
   readonly method: string;
@@ -15,8 +16,13 @@ export class NodeIncoming implements IncomingRequest {
   readonly remoteAddress: string | undefined;
   readonly #message: IncomingMessage;
 
-  constructor(message: IncomingMessage) {
+  /**
+   * `peek` replaces how the body's start is read, for servers that read the node
+   * stream their own way (@hono/node-server refuses a stream someone else has read).
+   */
+  constructor(message: IncomingMessage, peek?: IncomingRequest['peekBody']) {
     this.#message = message;
+    if (peek !== undefined) this.peekBody = peek;
     this.method = message.method ?? 'GET';
     this.target = message.url ?? '/';
     this.tls = (message.socket as Partial<TLSSocket>).encrypted === true;
@@ -44,5 +50,55 @@ export class NodeIncoming implements IncomingRequest {
       // Node's fetch requires this for a streamed body.
       ...(hasBody ? { duplex: 'half' } : {}),
     } as RequestInit);
+  }
+
+  /**
+   * Reads in paused mode and puts everything read back with `unshift` in the same
+   * tick, before the stream can emit `end`: the application (or its framework's body
+   * parser) then reads the whole body as if nothing had touched it.
+   */
+  peekBody<Answer>(limit: number, decide: (prefix: Uint8Array, complete: boolean) => Answer | 'more'): Promise<Answer | 'too_large'> {
+    return this.#peekStream(limit, decide);
+  }
+
+  #peekStream<Answer>(limit: number, decide: (prefix: Uint8Array, complete: boolean) => Answer | 'more'): Promise<Answer | 'too_large'> {
+    const message = this.#message;
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let length = 0;
+      const finish = (result: Answer | 'too_large'): void => {
+        message.off('readable', onReadable);
+        message.off('end', onEnd);
+        message.off('error', onError);
+        message.off('close', onClose);
+        if (length > 0) message.unshift(Buffer.concat(chunks, length));
+        resolve(result);
+      };
+      const onReadable = (): void => {
+        let chunk: Buffer | null;
+        while ((chunk = message.read() as Buffer | null) !== null) {
+          chunks.push(chunk);
+          length += chunk.length;
+          if (length > limit) return finish('too_large');
+          const answer = decide(Buffer.concat(chunks, length), false);
+          if (answer !== 'more') return finish(answer);
+        }
+        // `complete`: node has parsed the whole message, so nothing more will come.
+        if (message.complete) onEnd();
+      };
+      const onEnd = (): void => {
+        try {
+          finish(settle(decide(Buffer.concat(chunks, length), true)));
+        } catch (error) {
+          reject(error);
+        }
+      };
+      const onError = (error: Error): void => reject(error);
+      const onClose = (): void => reject(new Error('the client closed the connection before sending the body'));
+      message.on('readable', onReadable);
+      message.on('end', onEnd);
+      message.on('error', onError);
+      message.on('close', onClose);
+    });
   }
 }

@@ -8,6 +8,7 @@ import { createServer, ServerResponse, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rampart } from '../../rampart.ts';
+import { FetchIncoming } from '../_fetch.ts';
 import { rampartNode } from '../node.ts';
 import { writeSecuredHead } from './response.ts';
 
@@ -110,7 +111,7 @@ describe('writing the head', () => {
 describe('without node\'s private header store', () => {
   it('adds the same headers through the public API', async () => {
     const security = rampart({ keys: 'nv1QpAe2PgR4gV5tLS1Yjq8dXsQ4iu3CI3SxzAEDc8s', logger: { warn: () => {} } });
-    const context = security.begin({ method: 'GET', target: '/', tls: false, remoteAddress: '127.0.0.1', header: () => undefined, toRequest: () => new Request('http://x/') });
+    const context = security.begin(new FetchIncoming(new Request('http://x/'), '127.0.0.1', false));
     if (context instanceof Response || context instanceof Promise) throw new Error('expected a context');
     const plain = createServer((_req, res) => {
       res.setHeader('x-frame-options', 'SAMEORIGIN');

@@ -135,9 +135,8 @@ function appendCookies(context: RequestContext, flat: HeaderValue[], names: read
   }
   const cookies = context.responseCookies();
   if (cookies instanceof Promise) throw new TypeError('rampart: sealing the session needs synchronous crypto (node:crypto) on node:http.');
-  if (cookies.length === 0) return;
   for (const cookie of cookies) flat.push('Set-Cookie', cookie);
-  if (!hasCacheControl) flat.push('Cache-Control', 'no-store');
+  if ((cookies.length > 0 || context.privateResponse) && !hasCacheControl) flat.push('Cache-Control', 'no-store');
 }
 
 /** The same, through node's public API only, for a Node without the private store. */
