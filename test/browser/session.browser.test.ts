@@ -166,7 +166,7 @@ describe.each(ADAPTERS)('%s adapter, in Chromium', (adapter) => {
   async function logIn(user: string): Promise<Cookie> {
     await page.goto(`${app}/`);
     await page.fill('input[name="user"]', user);
-    await page.click('button');
+    await page.click('form[action="/login"] button');
     await page.waitForURL(`${app}/me`);
     expect(await page.textContent('#user')).toBe(user);
     const cookie = await sessionCookie();
@@ -237,41 +237,43 @@ describe.each(ADAPTERS)('%s adapter, in Chromium', (adapter) => {
     expect(visible).not.toContain(SESSION_COOKIE);
 
     expect(await sessionCookie()).toMatchObject({ domain: APP_HOST, path: '/', httpOnly: true, secure: true, sameSite: 'Lax', expires: -1 });
-    expect((await context.cookies(app)).map((cookie) => cookie.name).sort()).toEqual([SESSION_COOKIE, 'probe']);
+    expect((await context.cookies(app)).map((cookie) => cookie.name).sort()).toEqual(['__Host-csrf', SESSION_COOKIE, 'probe'].sort());
   });
 
   test('a cross-site form posting to /logout arrives without the cookie: the victim stays logged in', async () => {
     const cookie = await logIn('alice');
 
-    const forged = await forgeFrom(attackerOrigin, '/logout', 'mallory', '/');
+    // CSRF protection refuses it too (403, on /logout): SameSite is the first of two walls.
+    const forged = await forgeFrom(attackerOrigin, '/logout', 'mallory', '/logout');
     expect(forged, 'the forged request reached the app').toHaveLength(1);
     expect(forged.map(carriesSession)).toEqual([false]);
     expect(await sessionCookie(), 'the answer to a request without a session changes no cookie').toEqual(cookie);
     expect(await whoAmI()).toEqual({ status: 200, user: 'alice' });
   });
 
-  test('control: the same cross-site form does log the victim out when the cookie is SameSite=None', async () => {
+  test('control: the same cross-site form does carry a SameSite=None cookie, and CSRF protection still refuses it', async () => {
     const cookie = await logIn('alice');
     await context.addCookies([{ name: cookie.name, value: cookie.value, url: app, secure: true, httpOnly: true, sameSite: 'None' }]);
     expect(await sessionCookie()).toMatchObject({ value: cookie.value, sameSite: 'None' });
 
-    const forged = await forgeFrom(attackerOrigin, '/logout', 'mallory', '/');
-    expect(forged.map(carriesSession)).toEqual([true]);
-    expect(await whoAmI()).toEqual({ status: 401, user: null });
+    const forged = await forgeFrom(attackerOrigin, '/logout', 'mallory', '/logout');
+    expect(forged.map(carriesSession), 'the recorder sees a cookie when one is sent').toEqual([true]);
+    expect(await page.textContent('code')).toBe('csrf_cross_site');
+    expect(await whoAmI()).toEqual({ status: 200, user: 'alice' });
   });
 
-  test("a cross-site form posting to /login arrives without the victim's cookie, yet logs the browser in as the attacker", async () => {
+  test("a cross-site form posting to /login arrives without the victim's cookie, and is refused: no login CSRF", async () => {
     const cookie = await logIn('alice');
 
-    const forged = await forgeFrom(attackerOrigin, '/login', 'mallory', '/me');
+    const forged = await forgeFrom(attackerOrigin, '/login', 'mallory', '/login');
     expect(forged, 'the forged login reached the app').toHaveLength(1);
     expect(forged.map(carriesSession)).toEqual([false]);
-    // Had the cookie come along, the login's regenerate() would have revoked its session.
     expect(await replay(cookie)).toEqual({ status: 200, user: 'alice' });
-    // Login CSRF, which SameSite cannot stop: it limits which requests carry a cookie,
-    // not which responses may set one, and Chromium keeps the Set-Cookie of a top-level
-    // navigation from another site. So the browser now holds the attacker's session.
-    // Only CSRF protection refusing the forged POST keeps the victim 'alice' here.
-    expect(await whoAmI()).toEqual({ status: 200, user: 'mallory' });
+    // SameSite alone cannot stop login CSRF: it limits which requests carry a cookie, not
+    // which responses may set one, and Chromium keeps the Set-Cookie of a top-level
+    // navigation from another site. CSRF protection refuses the forged POST, so the
+    // browser keeps the victim's own session.
+    expect(await page.textContent('code')).toBe('csrf_cross_site');
+    expect(await whoAmI()).toEqual({ status: 200, user: 'alice' });
   });
 });
