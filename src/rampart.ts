@@ -84,8 +84,8 @@ export interface IncomingRequest {
   /**
    * Reads the start of the body for rampart's own use (the CSRF token of a form) and
    * leaves all of it for the application to read, unchanged. `decide` sees the bytes
-   * so far (and whether the body has ended) and returns an answer or `'more'`; past
-   * `limit` bytes the answer is `'too_large'`.
+   * so far (and whether the body has ended) and returns an answer or `'more'`; when
+   * it still wants more past `limit` bytes, the answer is `'too_large'`.
    */
   peekBody<Answer>(limit: number, decide: (prefix: Uint8Array, complete: boolean) => Answer | 'more'): Promise<Answer | 'too_large'>;
 }

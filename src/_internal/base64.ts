@@ -61,8 +61,21 @@ export function encodeNonce(bytes: Uint8Array): string {
  * standard base64). Returns `null` on any other character or an impossible length.
  */
 export function decodeBase64Url(text: string): Uint8Array | null {
+  return decode(text, false);
+}
+
+/**
+ * Decodes canonical base64url only: no padding, no `+` or `/`, unused trailing bits
+ * zero. What rampart itself encoded (seals, tokens, bindings) has exactly one
+ * spelling, so a value cannot be varied without being refused.
+ */
+export function decodeBase64UrlStrict(text: string): Uint8Array | null {
+  return decode(text, true);
+}
+
+function decode(text: string, strict: boolean): Uint8Array | null {
   let end = text.length;
-  while (end > 0 && text.charCodeAt(end - 1) === 0x3d /* = */) end--;
+  if (!strict) while (end > 0 && text.charCodeAt(end - 1) === 0x3d /* = */) end--;
   if (end % 4 === 1) return null;
   const out = new Uint8Array(Math.floor((end * 3) / 4));
   let buffer = 0;
@@ -70,8 +83,8 @@ export function decodeBase64Url(text: string): Uint8Array | null {
   let written = 0;
   for (let index = 0; index < end; index++) {
     let code = text.charCodeAt(index);
-    if (code === 0x2b /* + */) code = 0x2d;
-    else if (code === 0x2f /* / */) code = 0x5f;
+    if (!strict && code === 0x2b /* + */) code = 0x2d;
+    else if (!strict && code === 0x2f /* / */) code = 0x5f;
     const value = code < 128 ? DECODE[code]! : -1;
     if (value < 0) return null;
     buffer = (buffer << 6) | value;
@@ -81,5 +94,6 @@ export function decodeBase64Url(text: string): Uint8Array | null {
       out[written++] = (buffer >> bits) & 0xff;
     }
   }
+  if (strict && (buffer & ((1 << bits) - 1)) !== 0) return null;
   return out;
 }

@@ -63,11 +63,11 @@ export class FetchIncoming implements IncomingRequest {
           joined.set(prefix);
           joined.set(value, prefix.length);
           prefix = joined;
-          if (prefix.length > limit) return 'too_large';
         }
         const answer = decide(prefix, done);
         if (answer !== 'more') return answer;
         if (done) return settle(answer);
+        if (prefix.length > limit) return 'too_large';
       }
     } finally {
       void reader.cancel().catch(() => {});

@@ -199,7 +199,12 @@ export class Csrf {
     if (type === 'multipart/form-data' && headerToken === undefined) {
       if (!isValidBoundary(boundary)) return this.#refuse(request, 'csrf_form_malformed', passed, binding);
       return request
-        .peekBody(MULTIPART_PREAMBLE_BYTES, (prefix, complete): FormToken => multipartToken(prefix, boundary, complete))
+        .peekBody(MULTIPART_PREAMBLE_BYTES, (prefix, complete): FormToken => {
+          if (prefix.length <= MULTIPART_PREAMBLE_BYTES) return multipartToken(prefix, boundary, complete);
+          // Only the first 64 KiB count, however the bytes arrived.
+          const found = multipartToken(prefix.subarray(0, MULTIPART_PREAMBLE_BYTES), boundary, false);
+          return found === 'more' ? { missing: 'csrf_token_missing' } : found;
+        })
         .then((found) => {
           // No token within the first 64 KiB: the form was not built with the token first.
           if (found === 'too_large') return this.#refuse(request, 'csrf_token_missing', passed, binding);

@@ -14,7 +14,7 @@
  * stored, so every unexpired token verifies: several tabs and the Back button work.
  */
 
-import { decodeBase64Url, encodeBase64Url } from '../_internal/base64.ts';
+import { decodeBase64UrlStrict, encodeBase64Url } from '../_internal/base64.ts';
 import { hmacSha256Sync, timingSafeEqual } from '../_internal/crypto.ts';
 import { fillRandom } from '../_internal/random.ts';
 import { deriveSubkeys, type Keyring, type Subkey } from '../keys.ts';
@@ -61,7 +61,7 @@ export class CsrfTokens {
   /** `true` when `token` was minted by this keyring for `binding` and has not expired. */
   verify(text: string, binding: Uint8Array): true | TokenFailure {
     if (text.length !== TOKEN_LENGTH) return 'malformed';
-    const token = decodeBase64Url(text);
+    const token = decodeBase64UrlStrict(text);
     if (token === null || token.length !== TOKEN_BYTES || token[0] !== VERSION) return 'malformed';
     const mac = token.subarray(SIGNED_BYTES);
     let valid = false;
@@ -94,6 +94,6 @@ export function newBinding(): string {
 /** The binding bytes of a cookie value, or `undefined` when it is not one of ours. */
 export function decodeBinding(value: string | undefined): Uint8Array | undefined {
   if (value === undefined || value.length !== 43) return undefined;
-  const bytes = decodeBase64Url(value);
+  const bytes = decodeBase64UrlStrict(value);
   return bytes !== null && bytes.length === BINDING_BYTES ? bytes : undefined;
 }

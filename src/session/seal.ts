@@ -12,7 +12,7 @@
  * only for what it sealed; that seal is then re-sealed under the current key.
  */
 
-import { decodeBase64Url, encodeBase64Url } from '../_internal/base64.ts';
+import { decodeBase64UrlStrict, encodeBase64Url } from '../_internal/base64.ts';
 import { cryptoPrimitive, newIv, type SyncCryptoPrimitive } from '../_internal/crypto.ts';
 import type { Subkey } from '../keys.ts';
 
@@ -98,7 +98,7 @@ export class Sealer {
 
   #parse(text: string): Parsed | SealFailure {
     if (text.length < sealedLength(0) - 1 || text.length > this.#maxLength) return 'malformed';
-    const bytes = decodeBase64Url(text);
+    const bytes = decodeBase64UrlStrict(text);
     if (bytes === null || bytes.length < MIN_SEAL_BYTES || bytes[0] !== VERSION) return 'malformed';
     const candidates: number[] = [];
     for (let index = 0; index < this.#keys.length; index++) {

@@ -79,9 +79,9 @@ export class NodeIncoming implements IncomingRequest {
         while ((chunk = message.read() as Buffer | null) !== null) {
           chunks.push(chunk);
           length += chunk.length;
-          if (length > limit) return finish('too_large');
           const answer = decide(Buffer.concat(chunks, length), false);
           if (answer !== 'more') return finish(answer);
+          if (length > limit) return finish('too_large');
         }
         // `complete`: node has parsed the whole message, so nothing more will come.
         if (message.complete) onEnd();

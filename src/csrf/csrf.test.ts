@@ -1,0 +1,495 @@
+import { describe, expect, it } from 'vitest';
+import { decodeBase64Url, encodeBase64Url } from '../_internal/base64.ts';
+import { FetchIncoming } from '../adapters/_fetch.ts';
+import { RampartError } from '../errors.ts';
+import { generateKey } from '../keys.ts';
+import { rampart, RequestContext, type Rampart, type RampartOptions } from '../rampart.ts';
+import { checkSignals, type GateConfig } from './gate.ts';
+import { multipartToken, urlencodedToken } from './form.ts';
+import { readJson } from './json.ts';
+import { CsrfTokens, newBinding, decodeBinding } from './token.ts';
+
+const ORIGIN = 'https://app.example';
+const key = generateKey();
+
+function setup(options: RampartOptions = {}) {
+  const clock = { now: Date.UTC(2026, 10, 29, 12) };
+  const refusals: string[] = [];
+  const security = rampart({
+    keys: key,
+    origin: ORIGIN,
+    logger: { warn: () => {} },
+    clock: () => clock.now,
+    ...options,
+    csrf: { onRefusal: (event) => refusals.push(event.code), ...(options.csrf || {}) },
+  });
+  return { security, clock, refusals };
+}
+
+interface Sent {
+  method?: string;
+  path?: string;
+  headers?: Record<string, string>;
+  body?: string | Uint8Array<ArrayBuffer>;
+}
+
+/** The outcome of `begin` for a request: the context, or the refusal's code and response. */
+async function send(security: Rampart, { method = 'POST', path = '/echo', headers = {}, body }: Sent): Promise<{ context?: RequestContext; code?: string; response?: Response }> {
+  const init: RequestInit = { method, headers: { host: 'app.example', ...headers } };
+  if (body !== undefined) init.body = body;
+  const started = await security.begin(new FetchIncoming(new Request(`${ORIGIN}${path}`, init), '203.0.113.9', true));
+  if (started instanceof RequestContext) return { context: started };
+  const text = await started.clone().text();
+  return { code: /<code>([a-z_]+)<\/code>/.exec(text)?.[1] ?? `status ${started.status}`, response: started };
+}
+
+/** A page load: a token and the binding cookie a browser would then hold. */
+async function page(security: Rampart, cookie?: string): Promise<{ token: string; cookie: string }> {
+  const { context } = await send(security, { method: 'GET', path: '/', headers: cookie ? { cookie } : {} });
+  const token = context!.csrfToken();
+  const cookies = context!.responseCookies() as readonly string[];
+  const binding = cookies.find((value) => value.startsWith('__Host-csrf='))?.split(';')[0];
+  return { token, cookie: [cookie, binding].filter(Boolean).join('; ') };
+}
+
+const SAME_ORIGIN = { 'sec-fetch-site': 'same-origin' };
+
+/** The token with one character in its MAC changed: the same length, never the same value. */
+function tamper(token: string): string {
+  return `${token.slice(0, 30)}${token[30] === 'A' ? 'B' : 'A'}${token.slice(31)}`;
+}
+
+describe('L0: the method policy', () => {
+  it.each(['GET', 'HEAD', 'OPTIONS'])('%s is not checked', async (method) => {
+    const { security } = setup();
+    expect((await send(security, { method, headers: { 'sec-fetch-site': 'cross-site' } })).context).toBeDefined();
+  });
+
+  it.each(['POST', 'PUT', 'PATCH', 'DELETE', 'PROPFIND', 'PURGE', 'QUERY'])('%s without a token is refused, extension methods included', async (method) => {
+    const { security } = setup();
+    expect((await send(security, { method, headers: SAME_ORIGIN })).code).toBe('csrf_token_missing');
+  });
+
+  it.each(['TRACE', 'TRACK', 'trace'])('%s is refused outright with 405', async (method) => {
+    const { security } = setup();
+    // A Web Request cannot carry these methods; node:http can.
+    const incoming = new FetchIncoming(new Request(`${ORIGIN}/echo`, { method: 'POST' }), undefined, true);
+    const started = await security.begin({
+      method,
+      target: '/echo',
+      tls: true,
+      remoteAddress: undefined,
+      header: (name) => incoming.header(name),
+      toRequest: () => incoming.toRequest(),
+      peekBody: (limit, decide) => incoming.peekBody(limit, decide),
+    });
+    expect(started).toBeInstanceOf(Response);
+    expect((started as Response).status).toBe(405);
+  });
+
+  it.each([
+    ['a _method query on GET', { method: 'GET', path: '/echo?_method=POST' }],
+    ['a lowercase _METHOD query', { method: 'GET', path: '/echo?a=1&_METHOD=DELETE' }],
+    ['X-HTTP-Method-Override on GET', { method: 'GET', headers: { 'x-http-method-override': 'POST' } }],
+    ['X-HTTP-Method on HEAD', { method: 'HEAD', headers: { 'x-http-method': 'DELETE' } }],
+    ['X-Method-Override on OPTIONS', { method: 'OPTIONS', headers: { 'x-method-override': 'PUT' } }],
+  ])('%s is refused with 400 (an <img> must never POST)', async (_name, request) => {
+    const { security } = setup();
+    const { response, code } = await send(security, request);
+    expect(code).toBe('csrf_method_override');
+    expect(response!.status).toBe(400);
+  });
+});
+
+describe('L1: where the request comes from, before the body', () => {
+  const config: GateConfig = { origins: new Set([ORIGIN]), trustedOrigins: new Set(['https://idp.example']), allowSameSite: false, headersOnly: false };
+  const headersOnly: GateConfig = { ...config, headersOnly: true };
+  const siblings: GateConfig = { ...config, allowSameSite: true };
+
+  it.each<[string, Record<string, string>, GateConfig, string]>([
+    ['same-origin', { 'sec-fetch-site': 'same-origin' }, config, 'same-origin'],
+    ['same-origin wins over Origin: null (a no-referrer page of ours)', { 'sec-fetch-site': 'same-origin', origin: 'null' }, config, 'same-origin'],
+    ['cross-site', { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }, config, 'csrf_cross_site'],
+    ['cross-site with our Origin (a forged Origin cannot make it pass)', { 'sec-fetch-site': 'cross-site', origin: ORIGIN }, config, 'csrf_cross_site'],
+    ['cross-site from a trusted origin', { 'sec-fetch-site': 'cross-site', origin: 'https://idp.example' }, config, 'trusted'],
+    ['same-site (a sibling subdomain)', { 'sec-fetch-site': 'same-site', origin: 'https://sub.app.example' }, config, 'csrf_same_site'],
+    ['same-site when siblings are trusted', { 'sec-fetch-site': 'same-site' }, siblings, 'same-site'],
+    ['none, then our Origin', { 'sec-fetch-site': 'none', origin: ORIGIN }, config, 'origin'],
+    ['none, no Origin (strict: the token decides)', { 'sec-fetch-site': 'none' }, config, 'unknown'],
+    ['none in headers-only mode', { 'sec-fetch-site': 'none', origin: ORIGIN }, headersOnly, 'csrf_sec_fetch_site_none'],
+    ['an unknown value is ignored, Origin decides', { 'sec-fetch-site': 'same-planet', origin: ORIGIN }, config, 'origin'],
+    ['an unknown value with a foreign Origin', { 'sec-fetch-site': 'same-planet', origin: 'https://evil.example' }, config, 'csrf_origin_mismatch'],
+    ['Origin: null', { origin: 'null' }, config, 'csrf_origin_null'],
+    ['Origin suffix confusion', { origin: 'https://app.example.evil.example' }, config, 'csrf_origin_mismatch'],
+    ['Origin with another scheme', { origin: 'http://app.example' }, config, 'csrf_origin_mismatch'],
+    ['Origin with an explicit default port', { origin: 'https://app.example:443' }, config, 'csrf_origin_mismatch'],
+    ['Origin with another port', { origin: 'https://app.example:8443' }, config, 'csrf_origin_mismatch'],
+    ['Origin in upper case', { origin: 'https://APP.example' }, config, 'csrf_origin_mismatch'],
+    ['a malformed Origin', { origin: '::::' }, config, 'csrf_origin_mismatch'],
+    ['another malformed Origin', { origin: 'https://[' }, config, 'csrf_origin_mismatch'],
+    ['two Origin headers', { origin: `${ORIGIN}, https://evil.example` }, config, 'csrf_malformed_header'],
+    ['two Sec-Fetch-Site headers', { 'sec-fetch-site': 'same-origin, cross-site' }, config, 'csrf_malformed_header'],
+    ['Referer only, ours', { referer: `${ORIGIN}/form?x=1` }, config, 'referer'],
+    ['Referer only, foreign', { referer: 'https://evil.example/x' }, config, 'csrf_referer_mismatch'],
+    ['Referer only, ours but plain HTTP', { referer: 'http://app.example/x' }, config, 'csrf_referer_mismatch'],
+    ['Referer only, suffix confusion', { referer: 'https://app.example.evil.example/' }, config, 'csrf_referer_mismatch'],
+    ['Referer only, malformed', { referer: '::::' }, config, 'csrf_referer_mismatch'],
+    ['no signal at all (strict: the token decides)', {}, config, 'unknown'],
+    ['no signal at all in headers-only mode', {}, headersOnly, 'csrf_no_browser_signals'],
+  ])('%s', (_name, headers, gate, expected) => {
+    expect(checkSignals((name) => headers[name], gate, undefined)).toBe(expected);
+  });
+
+  it('without a configured origin (development), compares with the origin the request names', () => {
+    const open: GateConfig = { ...config, origins: new Set() };
+    expect(checkSignals((name) => ({ origin: 'http://localhost:3000' })[name], open, 'http://localhost:3000')).toBe('origin');
+    expect(checkSignals((name) => ({ origin: 'http://evil.localhost:3000' })[name], open, 'http://localhost:3000')).toBe('csrf_origin_mismatch');
+  });
+
+  it('refuses a cross-site request before reading any of its body', async () => {
+    const { security } = setup();
+    let pulled = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += 1;
+        controller.enqueue(new Uint8Array(64 * 1024));
+      },
+    });
+    const request = new Request(`${ORIGIN}/upload`, {
+      method: 'POST',
+      headers: { 'sec-fetch-site': 'cross-site', 'content-type': 'multipart/form-data; boundary=x' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    const started = await security.begin(new FetchIncoming(request, undefined, true));
+    expect(started).toBeInstanceOf(Response);
+    expect(pulled).toBeLessThanOrEqual(1); // a stream may be primed with one chunk; never read on
+  });
+});
+
+describe('L2: the token', () => {
+  it('passes a form with its page token, from the field or the header', async () => {
+    const { security } = setup();
+    const { token, cookie } = await page(security);
+    const form = { 'content-type': 'application/x-www-form-urlencoded', cookie, ...SAME_ORIGIN };
+    expect((await send(security, { headers: form, body: `csrf_token=${token}&message=hi` })).context).toBeDefined();
+    expect((await send(security, { headers: { ...form, 'x-csrf-token': token }, body: 'message=hi' })).context).toBeDefined();
+    expect((await send(security, { headers: { cookie, 'x-csrf-token': token, 'content-type': 'application/json' }, body: '{}' })).context).toBeDefined();
+  });
+
+  it('gives a different token on every call, each valid (several tabs, the Back button)', async () => {
+    const { security } = setup();
+    const first = await page(security);
+    const { context } = await send(security, { method: 'GET', path: '/', headers: { cookie: first.cookie } });
+    const tokens = [first.token, context!.csrfToken(), context!.csrfToken()];
+    expect(new Set(tokens).size).toBe(3);
+    for (const token of tokens) expect((await send(security, { headers: { cookie: first.cookie, 'x-csrf-token': token } })).context).toBeDefined();
+  });
+
+  it.each([
+    ['no token', (token: string) => ({ headers: {}, body: undefined, _: token }), 'csrf_token_missing'],
+    ['an empty field', () => ({ headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'csrf_token=&message=x' }), 'csrf_token_missing'],
+    ['the token in the query string', (token: string) => ({ path: `/echo?csrf_token=${token}`, headers: { 'x-csrf-token': token } }), 'csrf_token_in_query'],
+    ['header and field differ', (token: string) => ({ headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-csrf-token': token }, body: `csrf_token=${tamper(token)}` }), 'csrf_token_conflict'],
+    ['the field twice with different values', (token: string) => ({ headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `csrf_token=${token}&csrf_token=x` }), 'csrf_token_conflict'],
+    ['two token headers', (token: string) => ({ headers: { 'x-csrf-token': `${token}, ${token}` } }), 'csrf_token_conflict'],
+    ['a JSON body with the token inside', (token: string) => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify({ csrf_token: token }) }), 'csrf_token_missing'],
+    ['a text/plain "form" with the token', (token: string) => ({ headers: { 'content-type': 'text/plain' }, body: `csrf_token=${token}` }), 'csrf_token_missing'],
+    ['a truncated token', (token: string) => ({ headers: { 'x-csrf-token': token.slice(0, 40) } }), 'csrf_token_malformed'],
+    ['not base64url', () => ({ headers: { 'x-csrf-token': '!'.repeat(50) } }), 'csrf_token_malformed'],
+    ['the binding cookie value as the token', () => ({ headers: { 'x-csrf-token': 'COOKIE' } }), 'csrf_token_malformed'],
+  ])('refuses %s', async (_name, build, code) => {
+    const { security } = setup();
+    const { token, cookie } = await page(security);
+    const request = build(token) as Sent;
+    const binding = cookie.split('=')[1]!;
+    if (request.headers?.['x-csrf-token'] === 'COOKIE') request.headers['x-csrf-token'] = binding;
+    expect((await send(security, { ...request, headers: { cookie, ...SAME_ORIGIN, ...request.headers } })).code).toBe(code);
+  });
+
+  it('refuses a token with any bit flipped (version, key id, nonce, time, MAC)', async () => {
+    const { security } = setup();
+    const { token, cookie } = await page(security);
+    const bytes = decodeBase64Url(token)!;
+    for (let bit = 0; bit < bytes.length * 8; bit++) {
+      const flipped = bytes.slice();
+      flipped[bit >> 3]! ^= 1 << (bit & 7);
+      const { code } = await send(security, { headers: { cookie, 'x-csrf-token': encodeBase64Url(flipped) } });
+      expect(['csrf_token_invalid', 'csrf_token_malformed'], `bit ${bit}`).toContain(code);
+    }
+  });
+
+  it("refuses another browser's token (cross-binding replay)", async () => {
+    const { security } = setup();
+    const victim = await page(security);
+    const attacker = await page(security);
+    expect((await send(security, { headers: { cookie: victim.cookie, 'x-csrf-token': attacker.token } })).code).toBe('csrf_token_invalid');
+  });
+
+  it('refuses a token without its binding cookie, retryably, with a fresh token and cookie for a request from the site', async () => {
+    const { security } = setup();
+    const { token } = await page(security);
+    const { code, response } = await send(security, { headers: { 'x-csrf-token': token, accept: 'application/json', ...SAME_ORIGIN } });
+    expect(code).toBe('status 403');
+    expect(await response!.json()).toMatchObject({ code: 'csrf_cookie_missing', retryable: true });
+    const fresh = response!.headers.get('x-csrf-token')!;
+    const cookie = response!.headers.getSetCookie()[0]!.split(';')[0]!;
+    expect((await send(security, { headers: { cookie, 'x-csrf-token': fresh, ...SAME_ORIGIN } })).context).toBeDefined();
+  });
+
+  it('gives no fresh token to a request that did not come from the site', async () => {
+    const { security } = setup();
+    const { token, cookie } = await page(security);
+    const { response } = await send(security, { headers: { cookie, 'x-csrf-token': tamper(token) } });
+    expect(response!.status).toBe(403);
+    expect(response!.headers.get('x-csrf-token')).toBeNull();
+  });
+
+  it('refuses several different binding cookies', async () => {
+    const { security } = setup();
+    const victim = await page(security);
+    const attacker = await page(security);
+    const { code } = await send(security, { headers: { cookie: `${attacker.cookie}; ${victim.cookie}`, 'x-csrf-token': victim.token } });
+    expect(code).toBe('csrf_duplicate_cookie');
+  });
+
+  it('expires tokens after maxAge, retryably, and refuses tokens from the future', async () => {
+    const { security, clock } = setup({ csrf: { maxAge: 3600 } });
+    const { token, cookie } = await page(security);
+    clock.now += 3600_000;
+    expect((await send(security, { headers: { cookie, 'x-csrf-token': token } })).context).toBeDefined();
+    clock.now += 1000;
+    const { code, response } = await send(security, { headers: { cookie, 'x-csrf-token': token, ...SAME_ORIGIN } });
+    expect(code).toBe('csrf_token_expired');
+    expect(response!.headers.get('x-csrf-token')).toMatch(/^[A-Za-z0-9_-]{50}$/);
+    clock.now -= 2 * 3600_000;
+    expect((await send(security, { headers: { cookie, 'x-csrf-token': token } })).code).toBe('csrf_token_invalid');
+  });
+
+  it('keeps tokens valid across key rotation while the old key is in the ring, not after', async () => {
+    const oldKey = setup();
+    const { token, cookie } = await page(oldKey.security);
+    const rotated = setup({ keys: [generateKey(), key] });
+    expect((await send(rotated.security, { headers: { cookie, 'x-csrf-token': token } })).context).toBeDefined();
+    const retired = setup({ keys: generateKey() });
+    expect((await send(retired.security, { headers: { cookie, 'x-csrf-token': token } })).code).toBe('csrf_token_invalid');
+  });
+
+  it('rebinds on login: tokens minted before regenerate() stop verifying, new ones work', async () => {
+    const { security } = setup();
+    const before = await page(security);
+    const { context } = await send(security, { headers: { cookie: before.cookie, 'x-csrf-token': before.token } });
+    await (await context!.session()).regenerate();
+    const after = context!.csrfToken();
+    const cookies = context!.responseCookies() as readonly string[];
+    const binding = cookies.find((value) => value.startsWith('__Host-csrf='))!.split(';')[0]!;
+    const session = cookies.find((value) => value.startsWith('__Host-session='))!.split(';')[0]!;
+    expect(binding).not.toBe(before.cookie);
+    const cookie = `${session}; ${binding}`;
+    expect((await send(security, { headers: { cookie, 'x-csrf-token': before.token } })).code).toBe('csrf_token_invalid');
+    expect((await send(security, { headers: { cookie, 'x-csrf-token': after } })).context).toBeDefined();
+  });
+
+  it('never puts a token, binding or key in a refusal', async () => {
+    const { security } = setup();
+    const { token, cookie } = await page(security);
+    for (const accept of ['application/json', 'text/html']) {
+      const { response } = await send(security, { headers: { cookie, accept, 'x-csrf-token': tamper(token), 'sec-fetch-site': 'cross-site' } });
+      const text = await response!.text();
+      for (const secret of [token, cookie.split('=')[1]!, key]) expect(text).not.toContain(secret);
+      expect(response!.headers.get('vary')).toBe('Sec-Fetch-Site, Origin, Cookie');
+      expect(response!.headers.get('cache-control')).toBe('no-store');
+    }
+  });
+
+  it('marks pages that carry a token no-store', async () => {
+    const { security } = setup();
+    const { context } = await send(security, { method: 'GET', path: '/' });
+    context!.csrfField();
+    expect((await security.finish(context!, new Response('<form>', { headers: { 'content-type': 'text/html' } }))).headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('renders the field and the meta tag', async () => {
+    const { security } = setup();
+    const { context } = await send(security, { method: 'GET', path: '/' });
+    expect(context!.csrfField()).toMatch(/^<input type="hidden" name="csrf_token" value="[A-Za-z0-9_-]{50}">$/);
+    expect(context!.csrfMeta()).toMatch(/^<meta name="csrf-token" content="[A-Za-z0-9_-]{50}">$/);
+  });
+
+  it('refuses to mint, after the head is written, a token that would need a new cookie', async () => {
+    const { security } = setup();
+    const { context } = await send(security, { method: 'GET', path: '/' });
+    context!.responseCookies();
+    expect(() => context!.csrfToken()).toThrow('render the page (and its forms) before writeHead()');
+  });
+});
+
+describe('multipart: the token before any file', () => {
+  const boundary = '----rampart7MA4YWxkTrZu0gW';
+  const part = (name: string, value: string, filename?: string): string =>
+    `--${boundary}\r\nContent-Disposition: form-data; name="${name}"${filename ? `; filename="${filename}"\r\nContent-Type: application/octet-stream` : ''}\r\n\r\n${value}\r\n`;
+  const end = `--${boundary}--\r\n`;
+  const type = `multipart/form-data; boundary=${boundary}`;
+
+  it('passes with the token first, even before a large file', async () => {
+    const { security } = setup();
+    const { token, cookie } = await page(security);
+    const body = part('csrf_token', token) + part('file', 'x'.repeat(200_000), 'a.bin') + end;
+    expect((await send(security, { headers: { cookie, 'content-type': type }, body })).context).toBeDefined();
+  });
+
+  it('passes with text fields before the token', async () => {
+    const { security } = setup();
+    const { token, cookie } = await page(security);
+    const body = part('title', 'hello') + part('csrf_token', token) + part('file', 'x', 'a.bin') + end;
+    expect((await send(security, { headers: { cookie, 'content-type': type }, body })).context).toBeDefined();
+  });
+
+  it.each([
+    ['a file before the token', (token: string) => part('file', 'x'.repeat(1000), 'a.bin') + part('csrf_token', token) + end, 'csrf_token_missing_before_file'],
+    ['no token at all', () => part('title', 'x') + end, 'csrf_token_missing'],
+    ['a token after 64 KiB of fields', (token: string) => part('pad', 'x'.repeat(70_000)) + part('csrf_token', token) + end, 'csrf_token_missing'],
+    ['no boundary in the body', () => 'garbage', 'csrf_form_malformed'],
+    ['a part without a disposition', () => `--${boundary}\r\nContent-Type: text/plain\r\n\r\nx\r\n${end}`, 'csrf_form_malformed'],
+    ['LF instead of CRLF', (token: string) => `--${boundary}\nContent-Disposition: form-data; name="csrf_token"\n\n${token}\n${end}`, 'csrf_form_malformed'],
+  ])('refuses %s', async (_name, build, code) => {
+    const { security } = setup();
+    const { token, cookie } = await page(security);
+    expect((await send(security, { headers: { cookie, 'content-type': type }, body: build(token) })).code).toBe(code);
+  });
+
+  it.each(['', 'a'.repeat(71), 'ends with a space '])('refuses the boundary %j', async (bad) => {
+    const { security } = setup();
+    const { token, cookie } = await page(security);
+    const body = part('csrf_token', token) + end;
+    expect((await send(security, { headers: { cookie, 'content-type': `multipart/form-data; boundary="${bad}"` }, body })).code).toBe('csrf_form_malformed');
+  });
+
+  it('leaves the whole body for the application', async () => {
+    const { security } = setup();
+    const { token, cookie } = await page(security);
+    const body = part('csrf_token', token) + part('file', 'y'.repeat(100_000), 'a.bin') + end;
+    const request = new Request(`${ORIGIN}/upload`, { method: 'POST', headers: { cookie, 'content-type': type }, body });
+    const started = await security.begin(new FetchIncoming(request, undefined, true));
+    expect(started).toBeInstanceOf(RequestContext);
+    expect(await request.text()).toBe(body);
+  });
+});
+
+describe('urlencoded bodies', () => {
+  it('refuses a form over maxFormBytes with 413', async () => {
+    const { security } = setup({ csrf: { maxFormBytes: 4096 } });
+    const { token, cookie } = await page(security);
+    const { code, response } = await send(security, { headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: `csrf_token=${token}&m=${'x'.repeat(5000)}` });
+    expect(code).toBe('csrf_form_too_large');
+    expect(response!.status).toBe(413);
+  });
+
+  it('reads the token of a form whose content type is written oddly', async () => {
+    const { security } = setup();
+    const { token, cookie } = await page(security);
+    const headers = { cookie, 'content-type': 'Application/X-WWW-Form-URLEncoded; charset=UTF-8' };
+    expect((await send(security, { headers, body: `message=hi&csrf_token=${token}` })).context).toBeDefined();
+  });
+
+  it.each([
+    ['csrf_token=abc', { token: 'abc' }],
+    ['a=1&csrf_token=abc&b=2', { token: 'abc' }],
+    ['csrf_token=abc&csrf_token=abc', { token: 'abc' }],
+    ['a=1', { missing: 'csrf_token_missing' }],
+    ['csrf_token=a&csrf_token=b', { missing: 'csrf_token_conflict' }],
+  ])('urlencodedToken(%j)', (body, expected) => {
+    expect(urlencodedToken(new TextEncoder().encode(body))).toEqual(expected);
+  });
+
+  it('multipartToken asks for more until a part is complete', () => {
+    const text = '--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\nabc';
+    expect(multipartToken(new TextEncoder().encode(text), 'b', false)).toBe('more');
+    expect(multipartToken(new TextEncoder().encode(`${text}\r\n--b--`), 'b', false)).toEqual({ token: 'abc' });
+  });
+});
+
+describe('exemptions, modes and options', () => {
+  it('exempts only the exact method and path', async () => {
+    const { security } = setup({ csrf: { exempt: ['POST /webhooks/stripe'] } });
+    expect((await send(security, { path: '/webhooks/stripe', headers: { 'sec-fetch-site': 'cross-site' } })).context).toBeDefined();
+    for (const path of ['/webhooks/stripe/', '/webhooks//stripe', '/webhooks/stripe/../../echo', '/webhooks/stripe%2F..%2Fecho', '/webhooks/stripeX', '/Webhooks/stripe']) {
+      expect((await send(security, { path, headers: SAME_ORIGIN })).code, path).toBe('csrf_token_missing');
+    }
+    expect((await send(security, { method: 'PUT', path: '/webhooks/stripe', headers: SAME_ORIGIN })).code).toBe('csrf_token_missing');
+  });
+
+  it('report-only lets requests through and reports each refusal', async () => {
+    const { security, refusals } = setup({ csrf: { reportOnly: true } });
+    expect((await send(security, { headers: { 'sec-fetch-site': 'cross-site' } })).context).toBeDefined();
+    expect((await send(security, { headers: SAME_ORIGIN })).context).toBeDefined();
+    expect(refusals).toEqual(['csrf_cross_site', 'csrf_token_missing']);
+  });
+
+  it('headers-only mode needs no token but refuses every uncertain request', async () => {
+    const { security } = setup({ csrf: { mode: 'headers-only' } });
+    expect((await send(security, { headers: SAME_ORIGIN })).context).toBeDefined();
+    expect((await send(security, { headers: { origin: ORIGIN } })).context).toBeDefined();
+    expect((await send(security, {})).code).toBe('csrf_no_browser_signals');
+    expect((await send(security, { headers: { 'sec-fetch-site': 'none' } })).code).toBe('csrf_sec_fetch_site_none');
+  });
+
+  it('trusted origins pass the origin check, and still need a token', async () => {
+    const { security } = setup({ csrf: { trustedOrigins: ['https://idp.example'] } });
+    expect((await send(security, { headers: { 'sec-fetch-site': 'cross-site', origin: 'https://idp.example' } })).code).toBe('csrf_token_missing');
+  });
+
+  it('csrf: false turns it off, and csrfToken() says so', async () => {
+    const security = rampart({ keys: key, logger: { warn: () => {} }, csrf: false });
+    const started = await security.begin(new FetchIncoming(new Request(`${ORIGIN}/echo`, { method: 'POST', headers: { 'sec-fetch-site': 'cross-site' } }), undefined, true));
+    expect(started).toBeInstanceOf(RequestContext);
+    expect(() => (started as RequestContext).csrfToken()).toThrow('CSRF protection is turned off');
+  });
+
+  it.each([
+    [{ mode: 'strictest' }, 'expected "strict" or "headers-only"'],
+    [{ exempt: ['/webhooks'] }, 'expected "METHOD /exact/path"'],
+    [{ exempt: ['POST /webhooks/*'] }, 'exemptions are exact paths'],
+    [{ exempt: ['GET /x'] }, 'safe methods are never checked'],
+    [{ trustedOrigins: ['null'] }, '"null" can never be trusted'],
+    [{ trustedOrigins: ['https://idp.example/'] }, 'must be written as the browser sends it'],
+    [{ maxAge: 10 }, 'at least 60'],
+    [{ reportonly: true }, 'Did you mean "reportOnly"?'],
+  ])('refuses %j at startup', (csrf, message) => {
+    expect(() => rampart({ keys: key, logger: { warn: () => {} }, csrf: csrf as never })).toThrow(message);
+  });
+});
+
+describe('tokens', () => {
+  it('are 50 base64url characters, bound to 32 bytes of binding', () => {
+    const tokens = new CsrfTokens({ keys: [new Uint8Array(32).fill(1)], ephemeral: false }, () => 0, 60);
+    const binding = decodeBinding(newBinding())!;
+    const token = tokens.mint(binding);
+    expect(token).toMatch(/^[A-Za-z0-9_-]{50}$/);
+    expect(tokens.verify(token, binding)).toBe(true);
+    expect(tokens.verify(token, decodeBinding(newBinding())!)).toBe('invalid');
+  });
+
+  it.each(['', 'short', 'x'.repeat(42), 'x'.repeat(44), `${'A'.repeat(42)}+`, `${'A'.repeat(42)}B`, `${'A'.repeat(41)}==`])('decodeBinding refuses %j', (value) => {
+    expect(decodeBinding(value)).toBeUndefined();
+  });
+});
+
+describe('readJson', () => {
+  const json = (body: string, type = 'application/json') => new Request('https://app.example/', { method: 'POST', headers: { 'content-type': type }, body });
+
+  it.each(['application/json', 'application/json; charset=utf-8', 'Application/JSON', 'application/problem+json', 'application/vnd.api+json'])('reads %s', async (type) => {
+    expect(await readJson(json('{"a":1}', type))).toEqual({ a: 1 });
+  });
+
+  it.each(['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', '', 'application/jsonx', 'text/json'])('refuses %j with 415', async (type) => {
+    await expect(readJson(json('{"a":1}', type))).rejects.toMatchObject({ code: 'json_media_type', status: 415 });
+  });
+
+  it('refuses a body over the limit with 413, and invalid JSON or UTF-8 with 400', async () => {
+    await expect(readJson(json(`"${'x'.repeat(2000)}"`), { limit: 1000 })).rejects.toMatchObject({ code: 'json_too_large', status: 413 });
+    await expect(readJson(json('{"a":'))).rejects.toBeInstanceOf(RampartError);
+    const invalidUtf8 = new Request('https://app.example/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: new Uint8Array([0x22, 0xff, 0x22]) });
+    await expect(readJson(invalidUtf8)).rejects.toMatchObject({ code: 'json_malformed', status: 400 });
+  });
+});
