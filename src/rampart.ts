@@ -105,6 +105,9 @@ export class HeaderPolicy {
 }
 const POLICY_TOKEN = Symbol('HeaderPolicy');
 
+/** Distinct warnings logged per instance; beyond, new ones are dropped. */
+const MAX_DISTINCT_WARNINGS = 1000;
+
 /** Response headers rampart removes whatever the handler did. */
 const STRIPPED_HEADERS = ['x-powered-by', 'public-key-pins', 'public-key-pins-report-only', 'expect-ct', 'feature-policy'] as const;
 
@@ -239,6 +242,21 @@ export class RequestContext {
   /** @internal True when the response must not be stored by any cache: it carries a token or sets a cookie. */
   get privateResponse(): boolean {
     return this.#minted || this.#newBinding !== undefined;
+  }
+
+  /**
+   * @internal The `Cache-Control` of a response that sets a cookie or carries a token:
+   * the handler's own when it already keeps the response out of shared caches
+   * (`private` or `no-store`), else `no-store` (nothing was set) or `private, no-store`
+   * (a shared cache would hand one user's cookie or token to the next).
+   */
+  privateCacheControl(current: string | undefined): string {
+    if (current === undefined) return 'no-store';
+    if (/(?:^|,)\s*(?:private|no-store)\s*(?:,|$|=)/i.test(current)) return current;
+    this.#instance.warnOnce(
+      'rampart: a response that sets a cookie or carries a CSRF token had a shared-cache policy (Cache-Control without private or no-store); it was sent as "private, no-store" instead.',
+    );
+    return 'private, no-store';
   }
 
   /** @internal A `Set-Cookie` value the application set, as rampart lets it leave (checked, or fixed). */
@@ -565,6 +583,8 @@ export class Rampart {
   /** @internal Warns once per distinct message. */
   warnOnce(message: string): void {
     if (this.#warned.has(message)) return;
+    // Bounded: a message that varied with request data could not grow memory without end.
+    if (this.#warned.size >= MAX_DISTINCT_WARNINGS) return;
     this.#warned.add(message);
     this.#logger.warn(message);
   }
@@ -623,7 +643,11 @@ function applyHeaders(context: RequestContext, headers: Headers, instance: Rampa
   for (let index = 0; index < missing.length; index += 2) headers.set(missing[index]!, missing[index + 1]!);
   for (const cookie of cookies) headers.append('set-cookie', cookie);
   // A cache must never hand one user's cookie or CSRF token to another.
-  if ((cookies.length > 0 || context.privateResponse) && !present.includes('cache-control')) headers.set('cache-control', 'no-store');
+  if (cookies.length > 0 || context.privateResponse) {
+    const current = headers.get('cache-control') ?? undefined;
+    const policy = context.privateCacheControl(current);
+    if (policy !== current) headers.set('cache-control', policy);
+  }
 }
 
 /**

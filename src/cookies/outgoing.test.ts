@@ -27,6 +27,9 @@ describe('warn (the default)', () => {
     ['no HttpOnly', 'a=1; Secure; SameSite=Lax', ['without HttpOnly']],
     ['a __Host- cookie with a Domain', '__Host-a=1; Secure; HttpOnly; SameSite=Lax; Path=/; Domain=example.com', ['browsers refuse it']],
     ['a __Host- cookie with another path', '__Host-a=1; Secure; HttpOnly; SameSite=Lax; Path=/app', ['browsers refuse it']],
+    ['flags behind a no-break space, which browsers do not trim', 'sid=abc; \u00a0Secure; \u00a0HttpOnly; SameSite=Lax', ['without Secure, without HttpOnly']],
+    ['SameSite without a value', 'a=1; Secure; HttpOnly; SameSite', ['an unknown SameSite value']],
+    ['a __Secure- cookie without Secure', '__Secure-a=1; HttpOnly; SameSite=Lax', ['without Secure']],
   ])('%s', (_name, cookie, expected) => {
     const { check, warnings } = compile({});
     check(cookie);

@@ -32,17 +32,22 @@ interface Attributes {
   path: string | undefined;
 }
 
+/** Trims what RFC 6265bis trims: space and tab only (not U+00A0, which `String.trim` would). */
+function trimWhitespace(text: string): string {
+  return text.replace(/^[ \t]+|[ \t]+$/g, '');
+}
+
 /** The attributes of a `Set-Cookie` value that matter here (RFC 6265bis §5.6, case-insensitive names). */
 function readAttributes(setCookie: string): Attributes {
   const parts = setCookie.split(';');
   const pair = parts[0]!;
   const equals = pair.indexOf('=');
-  const attributes: Attributes = { name: (equals === -1 ? '' : pair.slice(0, equals)).trim(), secure: false, httpOnly: false, sameSite: undefined, domain: false, path: undefined };
+  const attributes: Attributes = { name: trimWhitespace(equals === -1 ? '' : pair.slice(0, equals)), secure: false, httpOnly: false, sameSite: undefined, domain: false, path: undefined };
   for (let index = 1; index < parts.length; index++) {
     const part = parts[index]!;
     const separator = part.indexOf('=');
-    const key = (separator === -1 ? part : part.slice(0, separator)).trim().toLowerCase();
-    const value = separator === -1 ? '' : part.slice(separator + 1).trim();
+    const key = trimWhitespace(separator === -1 ? part : part.slice(0, separator)).toLowerCase();
+    const value = separator === -1 ? '' : trimWhitespace(part.slice(separator + 1));
     if (key === 'secure') attributes.secure = true;
     else if (key === 'httponly') attributes.httpOnly = true;
     else if (key === 'samesite') attributes.sameSite = value.toLowerCase();

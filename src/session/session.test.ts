@@ -163,16 +163,48 @@ describe('lifecycle', () => {
     expect(renewed).toContain('; Max-Age=3000;');
   });
 
-  it('marks a response that sets the session no-store, unless the handler chose a caching policy', async () => {
+  it.each([
+    [undefined, 'no-store'],
+    ['private, max-age=0', 'private, max-age=0'],
+    ['no-store', 'no-store'],
+    ['public, max-age=600', 'private, no-store'],
+    ['max-age=600, s-maxage=600', 'private, no-store'],
+  ])('keeps a response that sets the session out of shared caches (handler said %j)', async (handler, sent) => {
     const { security } = setup();
-    const first = begin(security);
-    (await first.session()).set('user', 'a');
-    expect((await security.finish(first, new Response('ok'))).headers.get('cache-control')).toBe('no-store');
-    const second = begin(security);
-    (await second.session()).set('user', 'a');
-    expect((await security.finish(second, new Response('ok', { headers: { 'cache-control': 'private, max-age=0' } }))).headers.get('cache-control')).toBe('private, max-age=0');
+    const context = begin(security);
+    (await context.session()).set('user', 'a');
+    const response = new Response('ok', handler === undefined ? {} : { headers: { 'cache-control': handler } });
+    expect((await security.finish(context, response)).headers.get('cache-control')).toBe(sent);
+  });
+
+  it('leaves the caching of a response that sets nothing to the handler', async () => {
+    const { security } = setup();
     const untouched = begin(security);
-    expect((await security.finish(untouched, new Response('ok'))).headers.get('cache-control')).toBeNull();
+    await untouched.session();
+    expect((await security.finish(untouched, new Response('ok', { headers: { 'cache-control': 'public, max-age=60' } }))).headers.get('cache-control')).toBe('public, max-age=60');
+  });
+
+  it('keeps a value set while regenerate() or destroy() is still revoking the old id', async () => {
+    const store = { revoke: () => new Promise<void>((resolve) => setTimeout(resolve, 5)), isRevoked: () => false };
+    const { security } = setup({ session: { store } });
+    const cookie = await login(security);
+    const context = begin(security, cookie);
+    const session = await context.session();
+    const pending = session.regenerate();
+    session.set('user', 'bob');
+    await pending;
+    expect(session.get('user')).toBe('bob');
+    const ending = session.destroy();
+    session.set('flash', 'bye');
+    await ending;
+    expect(session.get('flash')).toBe('bye');
+  });
+
+  it('defaults the idle timeout to the absolute one when that is shorter', async () => {
+    const { security, clock } = setup({ session: { absoluteTimeout: 900 } });
+    const cookie = await login(security);
+    clock.now += 899_000;
+    expect((await begin(security, cookie).session()).get('user')).toBe('alice');
   });
 
   it('uses the configured cookie name and SameSite', async () => {
@@ -492,14 +524,15 @@ describe('data', () => {
 });
 
 describe('transport', () => {
-  it('warns once when a session cookie goes out over plain HTTP to a host browsers will not store it for', async () => {
+  it('warns once when a session cookie goes out over plain HTTP to a host browsers will not store it for, whatever the host', async () => {
     const { security, warnings } = setup();
-    for (let index = 0; index < 2; index++) {
-      const context = begin(security, undefined, { tls: false, host: 'intranet.example' });
+    for (let index = 0; index < 3; index++) {
+      const context = begin(security, undefined, { tls: false, host: `intranet${index}.example` });
       (await context.session()).set('user', 'a');
       await end(security, context);
     }
-    expect(warnings).toEqual([expect.stringContaining('plain-HTTP request to intranet.example; browsers keep Secure cookies only over HTTPS (and on localhost)')]);
+    expect(warnings).toEqual([expect.stringContaining('plain-HTTP request to a host other than localhost; browsers keep Secure cookies only over HTTPS (and on localhost)')]);
+    expect(warnings[0]).not.toContain('intranet');
   });
 
   it('does not warn on http://localhost, where browsers keep Secure cookies', async () => {

@@ -123,8 +123,9 @@ export class Sessions {
     }
     this.#bareName = name;
     this.cookieName = `__Host-${name}`;
-    const idle = options.idleTimeout === false ? undefined : seconds(options.idleTimeout, 'idleTimeout', DEFAULT_IDLE_SECONDS);
     const absolute = seconds(options.absoluteTimeout, 'absoluteTimeout', DEFAULT_ABSOLUTE_SECONDS);
+    // The default idle timeout never exceeds an absolute timeout chosen shorter than it.
+    const idle = options.idleTimeout === false ? undefined : seconds(options.idleTimeout, 'idleTimeout', Math.min(DEFAULT_IDLE_SECONDS, absolute));
     if (idle !== undefined && idle > absolute) {
       throw new RangeError(`rampart: session.idleTimeout (${idle} s) is longer than session.absoluteTimeout (${absolute} s); the idle timeout would never apply.`);
     }
@@ -251,8 +252,9 @@ export class Sessions {
     const renew = this.#rolling && now - state.active >= this.#renewAfter;
     if (!flags.changed && !flags.reseal && !renew) return undefined;
     if (!transport.secure && !(transport.host !== undefined && LOOPBACK.test(transport.host))) {
+      // No request data in the message: it is logged once per distinct text.
       this.#environment.warnOnce(
-        `rampart: a session cookie was set on a plain-HTTP request${transport.host ? ` to ${transport.host}` : ''}; browsers keep Secure cookies only over HTTPS (and on localhost). Serve HTTPS, or set trustProxy if a proxy in front terminates TLS.`,
+        'rampart: a session cookie was set on a plain-HTTP request to a host other than localhost; browsers keep Secure cookies only over HTTPS (and on localhost). Serve HTTPS, or set trustProxy if a proxy in front terminates TLS.',
       );
     }
     const payload = payloadText({ ...state, active: now });
@@ -471,14 +473,16 @@ export class Session<Data extends object = SessionShape> {
    */
   async regenerate(): Promise<void> {
     this.#assertOpen('regenerate');
+    // The new identity takes effect at once; only the old id's revocation is awaited,
+    // so a value set while it is pending is kept.
     const previous = this.#state;
-    if (!this.#flags.isNew) await this.#sessions.revoke(previous);
-    this.#assertOpen('regenerate');
+    const wasNew = this.#flags.isNew;
     const now = this.#sessions.now();
     this.#state = { ...previous, id: newId(), created: now, active: now };
     this.#flags.isNew = false;
     this.#flags.changed = true;
     this.onRotate?.();
+    if (!wasNew) await this.#sessions.revoke(previous);
   }
 
   /**
@@ -488,13 +492,13 @@ export class Session<Data extends object = SessionShape> {
   async destroy(): Promise<void> {
     this.#assertOpen('destroy');
     const previous = this.#state;
-    if (!this.#flags.isNew) await this.#sessions.revoke(previous);
-    this.#assertOpen('destroy');
+    const wasNew = this.#flags.isNew;
     this.#state = newState(this.#sessions.now());
-    this.#flags.stale = this.#flags.stale || !this.#flags.isNew;
+    this.#flags.stale = this.#flags.stale || !wasNew;
     this.#flags.isNew = true;
     this.#flags.changed = false;
     this.onRotate?.();
+    if (!wasNew) await this.#sessions.revoke(previous);
   }
 
   #change(next: SessionState): void {

@@ -108,7 +108,7 @@ export function writeSecuredHead(
   }
   const typeIndex = names.indexOf('content-type');
   context.appendSecurityHeaders(typeIndex === -1 ? undefined : String(flat[typeIndex * 2 + 1]), flat, names);
-  appendCookies(context, flat, names, names.includes('cache-control'));
+  appendCookies(context, flat, names);
   // Node writes a flat list without per-header bookkeeping when no setHeader store
   // exists; the store is put back afterwards so getHeader() keeps answering.
   slot[outHeaders] = null;
@@ -121,12 +121,12 @@ export function writeSecuredHead(
 
 /**
  * Checks the cookies the application set (`names` lists the lowercase name of each
- * pair in `flat`) and appends rampart's own: the session's, sealed now, with
- * `Cache-Control: no-store` unless the handler chose a caching policy (a shared cache
- * must never hand one user's session cookie to another). On Node the seal is
- * synchronous (node:crypto), which is what lets it happen here.
+ * pair in `flat`) and appends rampart's own: the session's, sealed now, and the CSRF
+ * binding's. A response that sets one or carries a token is kept out of shared caches
+ * (see `RequestContext.privateCacheControl`). On Node the seal is synchronous
+ * (node:crypto), which is what lets it happen here.
  */
-function appendCookies(context: RequestContext, flat: HeaderValue[], names: readonly string[], hasCacheControl: boolean): void {
+function appendCookies(context: RequestContext, flat: HeaderValue[], names: readonly string[]): void {
   let index = names.indexOf('set-cookie');
   while (index !== -1) {
     const value = flat[index * 2 + 1]!;
@@ -136,7 +136,13 @@ function appendCookies(context: RequestContext, flat: HeaderValue[], names: read
   const cookies = context.responseCookies();
   if (cookies instanceof Promise) throw new TypeError('rampart: sealing the session needs synchronous crypto (node:crypto) on node:http.');
   for (const cookie of cookies) flat.push('Set-Cookie', cookie);
-  if ((cookies.length > 0 || context.privateResponse) && !hasCacheControl) flat.push('Cache-Control', 'no-store');
+  if (cookies.length === 0 && !context.privateResponse) return;
+  const cacheIndex = names.indexOf('cache-control');
+  const current = cacheIndex === -1 ? undefined : String(flat[cacheIndex * 2 + 1]);
+  const policy = context.privateCacheControl(current);
+  if (policy === current) return;
+  if (cacheIndex === -1) flat.push('Cache-Control', policy);
+  else flat[cacheIndex * 2 + 1] = policy;
 }
 
 /** The same, through node's public API only, for a Node without the private store. */
@@ -145,13 +151,20 @@ function addThroughPublicApi(response: ServerResponse, context: RequestContext, 
   const typeIndex = names.indexOf('content-type');
   const contentType = typeIndex === -1 ? response.getHeader('content-type') : flat[typeIndex * 2 + 1];
   context.appendSecurityHeaders(contentType === undefined ? undefined : String(contentType), flat, [...names, ...response.getHeaderNames()]);
-  const stored = response.getHeader('set-cookie');
-  if (stored !== undefined && !names.includes('set-cookie')) {
+  const storedCookies = response.getHeader('set-cookie');
+  if (storedCookies !== undefined && !names.includes('set-cookie')) {
     response.removeHeader('set-cookie');
-    flat.push('Set-Cookie', stored);
+    flat.push('Set-Cookie', storedCookies);
     names.push('set-cookie');
   }
-  appendCookies(context, flat, names, names.includes('cache-control') || response.hasHeader('cache-control'));
+  const storedCache = response.getHeader('cache-control');
+  if (storedCache !== undefined && !names.includes('cache-control')) {
+    // Taken out of the store and written once, as the cookie policy decides.
+    response.removeHeader('cache-control');
+    flat.push('Cache-Control', String(storedCache));
+    names.push('cache-control');
+  }
+  appendCookies(context, flat, names);
 }
 
 function drained(target: ServerResponse): Promise<void> {
