@@ -477,6 +477,20 @@ describe('revocation store', () => {
     expect(store.size).toBe(1);
   });
 
+  it('caps its size, forgetting the first recorded revocations, and says so once', () => {
+    const clock = { now: 0 };
+    const warnings: string[] = [];
+    const store = new MemorySessionStore({ clock: () => clock.now, maxEntries: 3, warn: (message) => warnings.push(message) });
+    store.revoke('late', 300);
+    store.revoke('early', 100);
+    store.revoke('middle', 200);
+    store.revoke('new', 400);
+    store.revoke('newer', 500);
+    expect(store.size).toBe(3);
+    expect(['late', 'early', 'middle', 'new', 'newer'].filter((id) => store.isRevoked(id))).toEqual(['middle', 'new', 'newer']);
+    expect(warnings).toEqual([expect.stringContaining('MemorySessionStore is full (3 revocations)')]);
+  });
+
   it('fails the request when the store fails, rather than let a revoked session through', async () => {
     const store = { revoke: () => {}, isRevoked: () => Promise.reject(new Error('store down')) };
     const { security } = setup({ session: { store } });

@@ -26,6 +26,14 @@ export interface SessionStore {
 export interface MemorySessionStoreOptions {
   /** The clock, in milliseconds since the epoch. Default `Date.now`. */
   readonly clock?: () => number;
+  /**
+   * Most revocations held (about 100 bytes each). Default 1,000,000. When it is
+   * reached after expired ones are swept, the first recorded revocations are forgotten
+   * (and that is logged): their sessions are the closest to expiring anyway.
+   */
+  readonly maxEntries?: number;
+  /** Where the warning about a full store goes. Default `console.warn`. */
+  readonly warn?: (message: string) => void;
 }
 
 /**
@@ -41,17 +49,33 @@ export interface MemorySessionStoreOptions {
 export class MemorySessionStore implements SessionStore {
   readonly #revoked = new Map<string, number>();
   readonly #clock: () => number;
+  readonly #maxEntries: number;
+  readonly #warn: (message: string) => void;
   /** The size after the last sweep: the next sweep waits until the map has doubled. */
   #swept = 0;
+  #warnedFull = false;
 
   constructor(options: MemorySessionStoreOptions = {}) {
     const clock = options.clock ?? Date.now;
     if (typeof clock !== 'function') throw new TypeError('rampart: MemorySessionStore: clock must be a function returning milliseconds.');
+    const maxEntries = options.maxEntries ?? 1_000_000;
+    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new TypeError(`rampart: MemorySessionStore: maxEntries must be a whole number, at least 1.`);
     this.#clock = clock;
+    this.#maxEntries = maxEntries;
+    this.#warn = options.warn ?? ((message) => console.warn(message));
   }
 
   revoke(id: string, until: number): void {
-    if (this.#revoked.size >= Math.max(1024, this.#swept * 2)) this.#sweep();
+    if (this.#revoked.size >= Math.min(this.#maxEntries, Math.max(1024, this.#swept * 2))) this.#sweep();
+    if (this.#revoked.size >= this.#maxEntries && !this.#revoked.has(id)) {
+      // The first recorded: a map keeps insertion order, so this is O(1) even when full.
+      const oldest = this.#revoked.keys().next();
+      if (!oldest.done) this.#revoked.delete(oldest.value);
+      if (!this.#warnedFull) {
+        this.#warnedFull = true;
+        this.#warn(`rampart: MemorySessionStore is full (${this.#maxEntries} revocations); the oldest are being forgotten. Use a shared store, or raise maxEntries.`);
+      }
+    }
     this.#revoked.set(id, Math.max(until, this.#revoked.get(id) ?? 0));
   }
 
