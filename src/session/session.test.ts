@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { FetchIncoming } from '../adapters/_fetch.ts';
 import { decodeBase64Url, encodeBase64Url } from '../_internal/base64.ts';
-import { generateKey } from '../keys.ts';
+import { nodeCryptoPrimitive } from '../_internal/crypto.ts';
+import { deriveSubkeys, generateKey, parseKeyring } from '../keys.ts';
+import { Sealer } from './seal.ts';
 import { rampart, RequestContext, type Rampart, type RampartOptions } from '../rampart.ts';
 import { MemorySessionStore } from './store.ts';
 
@@ -394,6 +396,45 @@ describe('forged cookies are no session: never an exception, never a 500', () =>
     const cookie = await login(security);
     const noise = Array.from({ length: 2000 }, (_, index) => `c${index}=x`).join('; ');
     expect((await begin(security, `${noise}; ${cookie}`).session()).isNew).toBe(true);
+  });
+});
+
+describe('authentic seals of the wrong shape are no session either', () => {
+  // Sealed with the real subkey, as only a bug (or a future version) could: the payload
+  // is checked after the tag, never trusted for its shape.
+  const sealer = new Sealer(deriveSubkeys(parseKeyring(keyA, false, () => {}), 'rampart session v1'), '__Host-session', 4000);
+  const id = 'A'.repeat(22);
+  const now = Math.floor(Date.UTC(2026, 10, 29, 12) / 1000);
+
+  it.each([
+    ['not JSON', '{'],
+    ['an object instead of the array', JSON.stringify({ id, data: {} })],
+    ['three fields', JSON.stringify([id, now, now])],
+    ['five fields', JSON.stringify([id, now, now, {}, 1])],
+    ['a short id', JSON.stringify(['short', now, now, {}])],
+    ['a numeric id', JSON.stringify([1, now, now, {}])],
+    ['a fractional time', JSON.stringify([id, now + 0.5, now, {}])],
+    ['an unsafe time', JSON.stringify([id, 2 ** 60, now, {}])],
+    ['data as an array', JSON.stringify([id, now, now, []])],
+    ['data as null', JSON.stringify([id, now, now, null])],
+  ])('%s', async (_name, payload) => {
+    const { security, warnings } = setup();
+    const seal = sealer.sealSync(nodeCryptoPrimitive!.sync!, new TextEncoder().encode(payload));
+    const context = begin(security, `__Host-session=${seal}`);
+    expect((await context.session()).isNew).toBe(true);
+    expect(warnings).toEqual([expect.stringContaining('does not open with its key')]);
+  });
+
+  it('invalid UTF-8', async () => {
+    const { security } = setup();
+    const seal = sealer.sealSync(nodeCryptoPrimitive!.sync!, new Uint8Array([0x5b, 0xff, 0x5d]));
+    expect((await begin(security, `__Host-session=${seal}`).session()).isNew).toBe(true);
+  });
+
+  it('control: the right shape opens', async () => {
+    const { security } = setup();
+    const seal = sealer.sealSync(nodeCryptoPrimitive!.sync!, new TextEncoder().encode(JSON.stringify([id, now, now, { user: 'x' }])));
+    expect((await begin(security, `__Host-session=${seal}`).session()).get('user')).toBe('x');
   });
 });
 
