@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cryptoPrimitive, newIv, nodeCryptoPrimitive, timingSafeEqual, webCryptoPrimitive, type CryptoPrimitive } from './crypto.ts';
+import { cryptoPrimitive, hmacSha256IntoSync, newIv, nodeCryptoPrimitive, timingSafeEqual, webCryptoPrimitive, type CryptoPrimitive } from './crypto.ts';
 
 const hex = (text: string): Uint8Array => new Uint8Array(text.match(/../g)!.map((byte) => parseInt(byte, 16)));
 const toHex = (bytes: Uint8Array): string => [...bytes].map((byte) => byte.toString(16).padStart(2, '0')).join('');
@@ -84,6 +84,18 @@ describe('the synchronous face of node:crypto', () => {
     expect(sync.aesGcmDecrypt(key, iv, reserved.subarray(16), aad)).toBeNull();
     expect(sync.hkdf(key, aad, aad, 36)).toEqual(await webCryptoPrimitive.hkdf(key, aad, aad, 36));
     expect(sync.hmacSha256(key, aad)).toEqual(await webCryptoPrimitive.hmacSha256(key, aad));
+  });
+
+  it('writes a truncated HMAC in place, as the plain-JS fallback does', () => {
+    const key = new Uint8Array(32).fill(4);
+    const data = new TextEncoder().encode('token bytes');
+    const out = new Uint8Array(20).fill(0xee);
+    sync.hmacSha256Into(key, data, out, 2, 16);
+    expect(out.subarray(2, 18)).toEqual(sync.hmacSha256(key, data).subarray(0, 16));
+    expect([out[0], out[1], out[18], out[19]]).toEqual([0xee, 0xee, 0xee, 0xee]);
+    const fallback = new Uint8Array(20).fill(0xee);
+    hmacSha256IntoSync(key, data, fallback, 2, 16);
+    expect(fallback).toEqual(out);
   });
 
   it('is absent from Web Crypto, which has no synchronous operations', () => {

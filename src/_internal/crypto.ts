@@ -34,6 +34,8 @@ export interface CryptoPrimitive {
 export interface SyncCryptoPrimitive {
   hkdf(key: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array;
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;
+  /** The first `length` bytes of HMAC-SHA256, written into `out` at `offset` (no allocation on the caller's side). */
+  hmacSha256Into(key: Uint8Array, data: Uint8Array, out: Uint8Array, offset: number, length: number): void;
   /** Ciphertext and tag, after `reserve` zero bytes left for the caller's header (one allocation for the whole seal). */
   aesGcmEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, reserve?: number): Uint8Array;
   aesGcmDecrypt(key: Uint8Array, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | null;
@@ -46,7 +48,7 @@ type NodeKeyObject = object;
 interface NodeCryptoModule {
   createSecretKey(key: Uint8Array): NodeKeyObject;
   hkdfSync(digest: 'sha256', key: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): ArrayBuffer;
-  createHmac(algorithm: 'sha256', key: Uint8Array): { update(data: Uint8Array): { digest(): Uint8Array } };
+  createHmac(algorithm: 'sha256', key: Uint8Array): { update(data: Uint8Array): { digest(): Uint8Array; digest(encoding: 'latin1'): string } };
   createCipheriv(
     algorithm: 'aes-256-gcm',
     key: NodeKeyObject,
@@ -92,6 +94,11 @@ function nodePrimitive(node: NodeCryptoModule): CryptoPrimitive {
   const sync: SyncCryptoPrimitive = {
     hkdf: (key, salt, info, length) => new Uint8Array(node.hkdfSync('sha256', key, salt, info, length)),
     hmacSha256: (key, data) => new Uint8Array(node.createHmac('sha256', key).update(data).digest()),
+    hmacSha256Into(key, data, out, offset, length) {
+      // A latin1 string, one character per byte: cheaper than the Buffer digest() builds.
+      const mac = node.createHmac('sha256', key).update(data).digest('latin1');
+      for (let index = 0; index < length; index++) out[offset + index] = mac.charCodeAt(index);
+    },
     aesGcmEncrypt(key, iv, plaintext, aad, reserve = 0) {
       const cipher = node.createCipheriv('aes-256-gcm', keyObject(key), iv, { authTagLength: TAG_BYTES });
       cipher.setAAD(aad);
@@ -190,6 +197,11 @@ export function timingSafeEqual(left: Uint8Array, right: Uint8Array): boolean {
  * JavaScript elsewhere (CSRF tokens are minted while a page renders).
  */
 export const hmacSha256Sync: (key: Uint8Array, data: Uint8Array) => Uint8Array = cryptoPrimitive.sync?.hmacSha256 ?? jsHmacSha256;
+
+/** The first `length` bytes of HMAC-SHA256 into `out` at `offset`, synchronous on every runtime. */
+export const hmacSha256IntoSync: (key: Uint8Array, data: Uint8Array, out: Uint8Array, offset: number, length: number) => void =
+  cryptoPrimitive.sync?.hmacSha256Into ??
+  ((key, data, out, offset, length) => out.set(jsHmacSha256(key, data).subarray(0, length), offset));
 
 /** HKDF-SHA256, synchronous on every runtime (subkeys are derived on first use). */
 export const hkdfSync: (key: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number) => Uint8Array = cryptoPrimitive.sync?.hkdf ?? jsHkdfSha256;

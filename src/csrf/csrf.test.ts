@@ -137,13 +137,13 @@ describe('L1: where the request comes from, before the body', () => {
     ['no signal at all (strict: the token decides)', {}, config, 'unknown'],
     ['no signal at all in headers-only mode', {}, headersOnly, 'csrf_no_browser_signals'],
   ])('%s', (_name, headers, gate, expected) => {
-    expect(checkSignals((name) => headers[name], gate, undefined)).toBe(expected);
+    expect(checkSignals({ header: (name) => headers[name] }, gate, undefined)).toBe(expected);
   });
 
   it('without a configured origin (development), compares with the origin the request names', () => {
     const open: GateConfig = { ...config, origins: new Set() };
-    expect(checkSignals((name) => ({ origin: 'http://localhost:3000' })[name], open, 'http://localhost:3000')).toBe('origin');
-    expect(checkSignals((name) => ({ origin: 'http://evil.localhost:3000' })[name], open, 'http://localhost:3000')).toBe('csrf_origin_mismatch');
+    expect(checkSignals({ header: (name) => ({ origin: 'http://localhost:3000' })[name] }, open, 'http://localhost:3000')).toBe('origin');
+    expect(checkSignals({ header: (name) => ({ origin: 'http://evil.localhost:3000' })[name] }, open, 'http://localhost:3000')).toBe('csrf_origin_mismatch');
   });
 
   it('refuses a cross-site request before reading any of its body', async () => {

@@ -166,7 +166,7 @@ export class Csrf {
   check(request: CsrfRequest, siteOrigin: string | undefined): CsrfOutcome | Promise<CsrfOutcome> {
     const method = request.method;
     if (SAFE_METHODS.has(method)) {
-      const refusal = checkSafeMethod(request.target, (name) => request.header(name));
+      const refusal = checkSafeMethod(request.target, request);
       return refusal === undefined ? { ok: true, binding: undefined } : this.#refuse(request, refusal, undefined, undefined);
     }
     if (isRefusedMethod(method)) return this.#refuse(request, 'csrf_method_not_allowed', undefined, undefined);
@@ -175,7 +175,7 @@ export class Csrf {
     if (this.#exempt.size > 0 && this.#exempt.has(`${method} ${path}`)) return { ok: true, binding: undefined };
     if (query !== -1 && /[?&]csrf_token=/.test(request.target.slice(query))) return this.#refuse(request, 'csrf_token_in_query', undefined, undefined);
 
-    const passed = checkSignals((name) => request.header(name), this.#gate, siteOrigin);
+    const passed = checkSignals(request, this.#gate, siteOrigin);
     if (!isPass(passed)) return this.#refuse(request, passed, undefined, undefined);
     if (this.#gate.headersOnly) return { ok: true, binding: undefined };
 

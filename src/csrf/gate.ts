@@ -16,6 +16,11 @@ export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTION
 const REFUSED_METHODS: ReadonlySet<string> = new Set(['TRACE', 'TRACK', 'CONNECT']);
 const OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override'] as const;
 
+/** Where headers are read from: the request itself, by lowercase name. */
+export interface HeaderSource {
+  header(lowerName: string): string | undefined;
+}
+
 /** How L1 let a request through. `unknown`: no browser signal at all (a non-browser client). */
 export type Passed = 'same-origin' | 'same-site' | 'trusted' | 'origin' | 'referer' | 'unknown';
 
@@ -43,8 +48,8 @@ export interface GateConfig {
 }
 
 /** L0 for a safe method: a method override on it is refused (an `<img>` must not POST). */
-export function checkSafeMethod(target: string, header: (name: string) => string | undefined): GateRefusal | undefined {
-  for (const name of OVERRIDE_HEADERS) if (header(name) !== undefined) return 'csrf_method_override';
+export function checkSafeMethod(target: string, headers: HeaderSource): GateRefusal | undefined {
+  for (const name of OVERRIDE_HEADERS) if (headers.header(name) !== undefined) return 'csrf_method_override';
   const query = target.indexOf('?');
   if (query !== -1 && /[?&]_method=/i.test(target.slice(query))) return 'csrf_method_override';
   return undefined;
@@ -69,9 +74,9 @@ function originOf(url: string): string | undefined {
  * L1. `siteOrigin` is used when no origin is configured (development only): the
  * origin the request itself names.
  */
-export function checkSignals(header: (name: string) => string | undefined, config: GateConfig, siteOrigin: string | undefined): Passed | GateRefusal {
-  const fetchSite = header('sec-fetch-site');
-  const origin = header('origin');
+export function checkSignals(headers: HeaderSource, config: GateConfig, siteOrigin: string | undefined): Passed | GateRefusal {
+  const fetchSite = headers.header('sec-fetch-site');
+  const origin = headers.header('origin');
   // Node and Fetch join repeated headers with ", ": one value never contains a comma.
   if (fetchSite?.includes(',') || origin?.includes(',')) return 'csrf_malformed_header';
   const isOurs = (value: string): boolean => config.origins.has(value) || (config.origins.size === 0 && value === siteOrigin);
@@ -99,7 +104,7 @@ export function checkSignals(header: (name: string) => string | undefined, confi
     if (isOurs(origin)) return 'origin';
     return config.trustedOrigins.has(origin) ? 'trusted' : 'csrf_origin_mismatch';
   }
-  const referer = header('referer');
+  const referer = headers.header('referer');
   if (referer !== undefined) {
     const refererOrigin = originOf(referer);
     return refererOrigin !== undefined && isOurs(refererOrigin) ? 'referer' : 'csrf_referer_mismatch';

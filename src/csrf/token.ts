@@ -15,7 +15,7 @@
  */
 
 import { decodeBase64UrlStrict, encodeBase64Url } from '../_internal/base64.ts';
-import { hmacSha256Sync, timingSafeEqual } from '../_internal/crypto.ts';
+import { hmacSha256IntoSync } from '../_internal/crypto.ts';
 import { fillRandom } from '../_internal/random.ts';
 import { deriveSubkeys, type Keyring, type Subkey } from '../keys.ts';
 
@@ -39,6 +39,9 @@ export class CsrfTokens {
   readonly #maxAge: number;
   /** One buffer for the MAC input: version … issued at, then the binding. */
   readonly #input = new Uint8Array(SIGNED_BYTES + BINDING_BYTES);
+  /** One buffer for a computed MAC. */
+  readonly #mac = new Uint8Array(MAC_BYTES);
+  readonly #nonce = new Uint8Array(12);
 
   constructor(keyring: Keyring, clock: () => number, maxAgeSeconds: number) {
     this.#keys = deriveSubkeys(keyring, 'rampart csrf v1');
@@ -51,10 +54,19 @@ export class CsrfTokens {
     const key = this.#keys[0]!;
     const token = new Uint8Array(TOKEN_BYTES);
     token[0] = VERSION;
-    token.set(key.id, 1);
-    fillRandom(token.subarray(5, 17));
-    new DataView(token.buffer).setUint32(17, Math.floor(this.#clock() / 1000));
-    token.set(this.#mac(key, token, binding), SIGNED_BYTES);
+    token[1] = key.id[0]!;
+    token[2] = key.id[1]!;
+    token[3] = key.id[2]!;
+    token[4] = key.id[3]!;
+    const nonce = fillRandom(this.#nonce);
+    for (let index = 0; index < 12; index++) token[5 + index] = nonce[index]!;
+    const issued = Math.floor(this.#clock() / 1000);
+    token[17] = issued >>> 24;
+    token[18] = (issued >>> 16) & 0xff;
+    token[19] = (issued >>> 8) & 0xff;
+    token[20] = issued & 0xff;
+    this.#sign(key, token, binding);
+    for (let index = 0; index < MAC_BYTES; index++) token[SIGNED_BYTES + index] = this.#mac[index]!;
     return encodeBase64Url(token);
   }
 
@@ -63,26 +75,30 @@ export class CsrfTokens {
     if (text.length !== TOKEN_LENGTH) return 'malformed';
     const token = decodeBase64UrlStrict(text);
     if (token === null || token.length !== TOKEN_BYTES || token[0] !== VERSION) return 'malformed';
-    const mac = token.subarray(SIGNED_BYTES);
     let valid = false;
     for (const key of this.#keys) {
       if (key.id[0] !== token[1] || key.id[1] !== token[2] || key.id[2] !== token[3] || key.id[3] !== token[4]) continue;
-      if (timingSafeEqual(this.#mac(key, token, binding), mac)) valid = true;
+      this.#sign(key, token, binding);
+      // Constant time: every byte is compared whatever the first difference.
+      let difference = 0;
+      for (let index = 0; index < MAC_BYTES; index++) difference |= this.#mac[index]! ^ token[SIGNED_BYTES + index]!;
+      if (difference === 0) valid = true;
     }
     if (!valid) return 'invalid';
     // The time is read only from an authentic token.
-    const issued = new DataView(token.buffer, token.byteOffset).getUint32(17);
+    const issued = ((token[17]! << 24) | (token[18]! << 16) | (token[19]! << 8) | token[20]!) >>> 0;
     const now = Math.floor(this.#clock() / 1000);
     if (issued > now + SKEW_SECONDS) return 'invalid';
     if (now - issued > this.#maxAge) return 'expired';
     return true;
   }
 
-  #mac(key: Subkey, token: Uint8Array, binding: Uint8Array): Uint8Array {
+  /** The MAC of `token`'s signed bytes and `binding`, into `#mac`. */
+  #sign(key: Subkey, token: Uint8Array, binding: Uint8Array): void {
     const input = this.#input;
-    input.set(token.subarray(0, SIGNED_BYTES));
-    input.set(binding, SIGNED_BYTES);
-    return hmacSha256Sync(key.key, input).subarray(0, MAC_BYTES);
+    for (let index = 0; index < SIGNED_BYTES; index++) input[index] = token[index]!;
+    for (let index = 0; index < BINDING_BYTES; index++) input[SIGNED_BYTES + index] = binding[index]!;
+    hmacSha256IntoSync(key.key, input, this.#mac, 0, MAC_BYTES);
   }
 }
 
