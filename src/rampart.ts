@@ -232,7 +232,7 @@ export class RequestContext {
    */
   responseCookies(): readonly string[] | Promise<readonly string[]> {
     this.#committed = true;
-    const binding = this.#newBinding === undefined ? undefined : `${BINDING_COOKIE}=${this.#newBinding}; Path=/; Secure; HttpOnly; SameSite=Lax`;
+    const binding = this.#newBinding === undefined ? undefined : bindingCookie(this.#newBinding);
     const session = this.#session;
     const cookie = session === undefined ? undefined : session.commit(this);
     if (cookie instanceof Promise) return cookie.then((value) => withBinding(value, binding));
@@ -308,6 +308,14 @@ export class RequestContext {
 }
 
 const NO_COOKIES: readonly string[] = Object.freeze([]);
+
+/**
+ * The `Set-Cookie` of a CSRF binding. Persistent (400 days, the most browsers keep), so
+ * tabs restored after a browser restart keep working; login and logout replace it.
+ */
+function bindingCookie(value: string): string {
+  return `${BINDING_COOKIE}=${value}; Path=/; Max-Age=34560000; Secure; HttpOnly; SameSite=Lax`;
+}
 
 function withBinding(session: string | undefined, binding: string | undefined): readonly string[] {
   if (session === undefined) return binding === undefined ? NO_COOKIES : [binding];
@@ -536,7 +544,7 @@ export class Rampart {
       if (binding === undefined) {
         const value = newBinding();
         binding = decodeBinding(value)!;
-        response.headers.append('Set-Cookie', `${BINDING_COOKIE}=${value}; Path=/; Secure; HttpOnly; SameSite=Lax`);
+        response.headers.append('Set-Cookie', bindingCookie(value));
       }
       response.headers.set('X-CSRF-Token', this.#csrf.tokens.mint(binding));
     }
