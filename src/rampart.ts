@@ -25,6 +25,7 @@ import { parseKeyring, type KeyInput, type Keyring } from './keys.ts';
 import { compileProxyPolicy, direct, type ForwardedFacts, type ProxyPolicy, type TrustProxyOption } from './proxy.ts';
 import { Sessions, type Session, type SessionOptions, type SessionShape } from './session/session.ts';
 import { getCookie } from './cookies/parse.ts';
+import { fillMarkers, SafeHtml } from './html/html.ts';
 
 /** Where log lines go. Default: `console`. */
 export interface Logger {
@@ -133,6 +134,7 @@ export class RequestContext {
   #minted = false;
   /** The response head is written: cookies can no longer be set. */
   #committed = false;
+  #rendered = false;
 
   /** @internal Created by `Rampart.begin`. */
   constructor(instance: Rampart, blocks: HeaderBlocks, incoming: IncomingRequest, facts: ForwardedFacts | undefined, binding: Uint8Array | undefined | null = null) {
@@ -169,6 +171,27 @@ export class RequestContext {
     }
     this.#minted = true;
     return tokens.mint(this.#binding!);
+  }
+
+  /**
+   * A page made with `html`, ready to send: its `<script>` and `<style>` elements
+   * get this response's nonce, and its POST forms their CSRF field (a fresh token
+   * each). Render before writing the response head (the first token may set a cookie).
+   *
+   * @example
+   * ```ts
+   * res.type('html').send(req.rampart.render(html`<h1>${title}</h1>`))
+   * ```
+   */
+  render(page: SafeHtml): string {
+    if (!SafeHtml.is(page)) throw new TypeError('rampart: render() takes a page made with the html`…` tag; HTML is not built from strings.');
+    this.#rendered = true;
+    return fillMarkers(page, this.nonce, this.#instance.csrfTokens === undefined ? undefined : () => this.csrfField());
+  }
+
+  /** @internal True once `render()` made this response's page. */
+  get rendered(): boolean {
+    return this.#rendered;
   }
 
   /** `<input type="hidden" name="csrf_token" value="…">`: put it first in every POST form. */

@@ -20,6 +20,7 @@ const SURFACE: Record<string, string[]> = {
   './cookies': ['MAX_COOKIE_AGE_SECONDS', 'MAX_COOKIE_BYTES', 'deleteCookie', 'getCookie', 'parseCookieList', 'parseCookies', 'serializeCookie'],
   './session': ['MemorySessionStore', 'Session'],
   './csrf': ['readJson'],
+  './html': ['SafeHtml', 'ScriptJson', 'TemplateError', 'csrfField', 'dangerouslyTrustHtml', 'html', 'joinHtml', 'json'],
   './adapters/fetch': ['rampartFetch'],
   './adapters/node': ['contextOf', 'rampartNode'],
   './adapters/express': ['rampartErrors', 'rampartExpress'],

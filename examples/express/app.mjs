@@ -23,7 +23,7 @@ export function createApp(options) {
   });
   app.get('/embed', (req, res) => {
     req.rampart.useHeaders(embeddable);
-    res.type('html').send(embedPage(res.locals.nonce));
+    res.type('html').send(embedPage(req.rampart));
   });
   app.get('/data.json', (req, res) => {
     res.json(data);
@@ -32,10 +32,10 @@ export function createApp(options) {
     res.set('cache-control', 'no-store').json(state);
   });
   app.post('/echo', form, (req, res) => {
-    send(res, echo(state, req.body?.message));
+    send(res, echo(state, req.body?.message, req.rampart));
   });
   app.post('/login', form, async (req, res) => {
-    send(res, await sessionRoutes.login(await req.rampart.session(), req.body?.user));
+    send(res, await sessionRoutes.login(await req.rampart.session(), req.body?.user, req.rampart));
   });
   app.get('/me', async (req, res) => {
     send(res, sessionRoutes.me(await req.rampart.session(), req.rampart));

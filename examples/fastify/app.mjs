@@ -25,12 +25,12 @@ export async function createApp(options) {
   });
   app.get('/embed', (request, reply) => {
     request.rampart.useHeaders(embeddable);
-    reply.type('text/html; charset=utf-8').send(embedPage(request.rampart.nonce));
+    reply.type('text/html; charset=utf-8').send(embedPage(request.rampart));
   });
   app.get('/data.json', () => data);
   app.get('/state.json', (_request, reply) => reply.header('cache-control', 'no-store').send(state));
-  app.post('/echo', (request, reply) => send(reply, echo(state, request.body?.message)));
-  app.post('/login', async (request, reply) => send(reply, await sessionRoutes.login(await request.rampart.session(), request.body?.user)));
+  app.post('/echo', (request, reply) => send(reply, echo(state, request.body?.message, request.rampart)));
+  app.post('/login', async (request, reply) => send(reply, await sessionRoutes.login(await request.rampart.session(), request.body?.user, request.rampart)));
   app.get('/me', async (request, reply) => send(reply, sessionRoutes.me(await request.rampart.session(), request.rampart)));
   app.post('/logout', async (request, reply) => send(reply, await sessionRoutes.logout(await request.rampart.session())));
   return app;

@@ -29,12 +29,12 @@ export function createApp(options) {
       if (reading && pathname === '/') return new Response(homePage(context), { headers: html });
       if (reading && pathname === '/embed') {
         context.useHeaders(embeddable);
-        return new Response(embedPage(context.nonce), { headers: html });
+        return new Response(embedPage(context), { headers: html });
       }
       if (reading && pathname === '/data.json') return Response.json(data);
       if (reading && pathname === '/state.json') return Response.json(state, { headers: { 'cache-control': 'no-store' } });
-      if (request.method === 'POST' && pathname === '/echo') return send(echo(state, await field(request, 'message')));
-      if (request.method === 'POST' && pathname === '/login') return send(await sessionRoutes.login(await context.session(), await field(request, 'user')));
+      if (request.method === 'POST' && pathname === '/echo') return send(echo(state, await field(request, 'message'), context));
+      if (request.method === 'POST' && pathname === '/login') return send(await sessionRoutes.login(await context.session(), await field(request, 'user'), context));
       if (reading && pathname === '/me') return send(sessionRoutes.me(await context.session(), context));
       if (request.method === 'POST' && pathname === '/logout') return send(await sessionRoutes.logout(await context.session()));
       return new Response('Not Found\n', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' } });

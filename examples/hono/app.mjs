@@ -26,12 +26,12 @@ export function createApp(options, middleware = rampartHono) {
   app.get('/', (c) => c.html(homePage(c.get('rampart'))));
   app.get('/embed', (c) => {
     c.get('rampart').useHeaders(embeddable);
-    return c.html(embedPage(c.get('rampart').nonce));
+    return c.html(embedPage(c.get('rampart')));
   });
   app.get('/data.json', (c) => c.json(data));
   app.get('/state.json', (c) => c.json(state, 200, { 'cache-control': 'no-store' }));
-  app.post('/echo', async (c) => send(c, echo(state, await field(c, 'message'))));
-  app.post('/login', async (c) => send(c, await sessionRoutes.login(await c.get('rampart').session(), await field(c, 'user'))));
+  app.post('/echo', async (c) => send(c, echo(state, await field(c, 'message'), c.get('rampart'))));
+  app.post('/login', async (c) => send(c, await sessionRoutes.login(await c.get('rampart').session(), await field(c, 'user'), c.get('rampart'))));
   app.get('/me', async (c) => send(c, sessionRoutes.me(await c.get('rampart').session(), c.get('rampart'))));
   app.post('/logout', async (c) => send(c, await sessionRoutes.logout(await c.get('rampart').session())));
   return app;

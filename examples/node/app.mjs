@@ -44,8 +44,9 @@ export function createServer(options) {
         res.end(page);
       } else if (reading && path === '/embed') {
         context.useHeaders(embeddable);
+        const page = embedPage(context);
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-        res.end(embedPage(context.nonce));
+        res.end(page);
       } else if (reading && path === '/data.json') {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(data));
@@ -53,9 +54,9 @@ export function createServer(options) {
         res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
         res.end(JSON.stringify(state));
       } else if (posting && path === '/echo') {
-        send(res, echo(state, (await readForm(req)).get('message')));
+        send(res, echo(state, (await readForm(req)).get('message'), context));
       } else if (posting && path === '/login') {
-        send(res, await sessionRoutes.login(await context.session(), (await readForm(req)).get('user')));
+        send(res, await sessionRoutes.login(await context.session(), (await readForm(req)).get('user'), context));
       } else if (reading && path === '/me') {
         send(res, sessionRoutes.me(await context.session(), context));
       } else if (posting && path === '/logout') {

@@ -1,48 +1,53 @@
-// The pages of the reference app, the same on every adapter. Until rampart's `html`
-// templates exist these are strings built by hand: every value from a request is
-// escaped here, and every POST form starts with its CSRF field.
+// The pages of the reference app, the same on every adapter, all made with rampart's
+// `html` templates: every value is escaped for where it lands, every <script> and
+// <style> gets the response's nonce, and every POST form starts with its CSRF field,
+// when `context.render(page)` turns the template into the response body.
+import { html } from 'rampart/html';
 import { MemorySessionStore } from 'rampart/session';
 
-/** `GET /`: a page whose inline script runs only because it carries the response's nonce, and two forms. */
-export function homePage(context) {
-  const nonce = context.nonce;
-  return `<!doctype html>
+const STYLE = html`<style>body { font: 16px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 40rem; }</style>`;
+
+function layout(title, body) {
+  return html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<title>rampart reference app</title>
-<style nonce="${nonce}">body { font: 16px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 40rem; }</style>
+<title>${title}</title>
+${STYLE}
 </head>
 <body>
-<h1>rampart reference app</h1>
-<p id="status">inline script did not run</p>
-<script nonce="${nonce}">document.getElementById('status').textContent = 'inline script ran';</script>
-<form method="post" action="/echo">
-${context.csrfField()}
-<label>Message <input name="message" required></label>
-<button>Echo</button>
-</form>
-<form method="post" action="/login">
-${context.csrfField()}
-<label>User <input name="user" autocomplete="username" required></label>
-<button>Log in</button>
-</form>
+${body}
 </body>
 </html>
 `;
 }
 
+/** `GET /`: a page whose inline script runs only because it carries the response's nonce, and two forms. */
+export function homePage(context) {
+  return context.render(
+    layout(
+      'rampart reference app',
+      html`<h1>rampart reference app</h1>
+<p id="status">inline script did not run</p>
+<script>document.getElementById('status').textContent = 'inline script ran';</script>
+<form method="post" action="/echo">
+<label>Message <input name="message" required></label>
+<button>Echo</button>
+</form>
+<form method="post" action="/login">
+<label>User <input name="user" autocomplete="username" required></label>
+<button>Log in</button>
+</form>`,
+    ),
+  );
+}
+
 /** `GET /embed`: a page this site lets its own origin frame (a per-route header policy). */
-export function embedPage(nonce) {
-  return `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>embeddable widget</title></head>
-<body>
-<p id="widget">widget</p>
-<script nonce="${nonce}">document.getElementById('widget').textContent = 'widget ready';</script>
-</body>
-</html>
-`;
+export function embedPage(context) {
+  return context.render(
+    layout('embeddable widget', html`<p id="widget">widget</p>
+<script>document.getElementById('widget').textContent = 'widget ready';</script>`),
+  );
 }
 
 /** The per-route header overrides of `GET /embed`. */
@@ -67,20 +72,19 @@ export function userFrom(value) {
   return typeof value === 'string' && USER.test(value) ? value : undefined;
 }
 
-const ESCAPES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-function escape(text) {
-  return String(text).replace(/[&<>"']/g, (character) => ESCAPES[character]);
+function messagePage(context, title, message) {
+  return context.render(layout(title, html`<h1>${title}</h1><p>${message}</p>`));
 }
 
 /**
  * The session routes, written once: each adapter reads the form its own way and
- * passes the session and the `user` field. Each returns `{ status, location?, html? }`.
+ * passes the session, the context and the `user` field. Each returns `{ status, location?, html? }`.
  */
 export const sessionRoutes = {
   /** `POST /login`: a new session id (the old one revoked), then the user. */
-  async login(session, field) {
+  async login(session, field, context) {
     const user = userFrom(field);
-    if (user === undefined) return { status: 400, html: messagePage('Bad request', 'The user field must be 1 to 64 letters, digits, ".", "_" or "-".') };
+    if (user === undefined) return { status: 400, html: messagePage(context, 'Bad request', 'The user field must be 1 to 64 letters, digits, ".", "_" or "-".') };
     await session.regenerate();
     session.set('user', user);
     return { status: 303, location: '/me' };
@@ -88,8 +92,14 @@ export const sessionRoutes = {
   /** `GET /me`: who the session says is logged in, or 401. */
   me(session, context) {
     const user = session.get('user');
-    if (user === undefined) return { status: 401, html: messagePage('Not logged in', 'Log in first.') };
-    return { status: 200, html: mePage(user, context) };
+    if (user === undefined) return { status: 401, html: messagePage(context, 'Not logged in', 'Log in first.') };
+    return {
+      status: 200,
+      html: context.render(
+        layout('Logged in', html`<p>Logged in as <strong id="user">${user}</strong>.</p>
+<form method="post" action="/logout"><button>Log out</button></form>`),
+      ),
+    };
   },
   /** `POST /logout`: ends the session (revoked in the store) and deletes its cookie. */
   async logout(session) {
@@ -97,27 +107,6 @@ export const sessionRoutes = {
     return { status: 303, location: '/' };
   },
 };
-
-function mePage(user, context) {
-  return `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Logged in</title></head>
-<body>
-<p>Logged in as <strong id="user">${escape(user)}</strong>.</p>
-<form method="post" action="/logout">${context.csrfField()}<button>Log out</button></form>
-</body>
-</html>
-`;
-}
-
-function messagePage(title, message) {
-  return `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>${escape(title)}</title></head>
-<body><h1>${escape(title)}</h1><p>${escape(message)}</p></body>
-</html>
-`;
-}
 
 /**
  * What the CSRF tests watch: how many echoes this app instance accepted, and the
@@ -127,21 +116,19 @@ export function createState() {
   return { echoes: 0, lastMessage: null };
 }
 
-/** `POST /echo`: counts the echo and shows the message back (escaped in text, attribute and URL). */
-export function echo(state, message) {
-  if (typeof message !== 'string' || message.length > 1000) return { status: 400, html: messagePage('Bad request', 'The message field must be at most 1000 characters.') };
+/** `POST /echo`: counts the echo and shows the message back in a text, an attribute and a URL slot. */
+export function echo(state, message, context) {
+  if (typeof message !== 'string' || message.length > 1000) {
+    return { status: 400, html: messagePage(context, 'Bad request', 'The message field must be at most 1000 characters.') };
+  }
   state.echoes += 1;
   state.lastMessage = message;
   return {
     status: 200,
-    html: `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Echo</title></head>
-<body>
-<p id="message">${escape(message)}</p>
-<p><input id="again" value="${escape(message)}"> <a id="search" href="/?q=${escape(encodeURIComponent(message))}">search</a></p>
-</body>
-</html>
-`,
+    html: context.render(
+      layout('Echo', html`<p id="message">${message}</p>
+<p><input id="again" value="${message}"> <a id="link" href="${message}">as a link</a> <a id="search" href="/?q=${message}">search</a></p>
+<form method="post" action="/echo"><input name="message" value="${message}"><button>Again</button></form>`),
+    ),
   };
 }

@@ -58,6 +58,9 @@ export type CsrfOutcome =
   | { readonly ok: true; readonly binding: Uint8Array | undefined }
   | { readonly ok: false; readonly code: RampartErrorCode; readonly passed: Passed | undefined; readonly binding: Uint8Array | undefined };
 
+/** The outcome of a request that needs no token (safe methods, exemptions, headers-only mode): shared, not allocated. */
+const PASSED: CsrfOutcome = Object.freeze({ ok: true, binding: undefined });
+
 /** The name of the binding cookie. */
 export const BINDING_COOKIE = '__Host-csrf';
 /** The request header a token may come in. */
@@ -167,17 +170,17 @@ export class Csrf {
     const method = request.method;
     if (SAFE_METHODS.has(method)) {
       const refusal = checkSafeMethod(request.target, request);
-      return refusal === undefined ? { ok: true, binding: undefined } : this.#refuse(request, refusal, undefined, undefined);
+      return refusal === undefined ? PASSED : this.#refuse(request, refusal, undefined, undefined);
     }
     if (isRefusedMethod(method)) return this.#refuse(request, 'csrf_method_not_allowed', undefined, undefined);
     const query = request.target.indexOf('?');
     const path = query === -1 ? request.target : request.target.slice(0, query);
-    if (this.#exempt.size > 0 && this.#exempt.has(`${method} ${path}`)) return { ok: true, binding: undefined };
+    if (this.#exempt.size > 0 && this.#exempt.has(`${method} ${path}`)) return PASSED;
     if (query !== -1 && /[?&]csrf_token=/.test(request.target.slice(query))) return this.#refuse(request, 'csrf_token_in_query', undefined, undefined);
 
     const passed = checkSignals(request, this.#gate, siteOrigin);
     if (!isPass(passed)) return this.#refuse(request, passed, undefined, undefined);
-    if (this.#gate.headersOnly) return { ok: true, binding: undefined };
+    if (this.#gate.headersOnly) return PASSED;
 
     const binding = this.#binding(request.header('cookie'));
     if (binding === 'duplicate') return this.#refuse(request, 'csrf_duplicate_cookie', passed, undefined);

@@ -1,0 +1,521 @@
+/**
+ * The template analyser: runs the static parts of an `html` template through a
+ * subset of the WHATWG HTML tokenizer, once, and decides for every slot the context
+ * its value lands in, and so its escaper. A slot whose safe escaping would depend on
+ * a sub-language (JavaScript, CSS, a URL's scheme split in two, markup inside an
+ * attribute) is refused here, with a code and the template's location, before any
+ * value is ever rendered: deny by default, as Go's html/template and safehtml do.
+ *
+ * The analyser also rewrites the static parts: `<script>` and `<style>` get the
+ * response's nonce, and every same-origin `<form method="post">` starts with the CSRF
+ * field, both as markers a request fills in (see `escape.ts`).
+ */
+
+import { CSRF_MARKER, NONCE_MARKER } from './escape.ts';
+
+/** How a slot's value is rendered. */
+export type SlotKind =
+  | 'text' // element content: escaped; SafeHtml and arrays as they are
+  | 'rcdata' // <title>, <textarea>: escaped, SafeHtml too
+  | 'attribute' // a quoted attribute value: escaped
+  | 'url' // the start of a URL attribute's value: scheme allowlist, then escaped
+  | 'url-part' // later in a URL attribute's value: percent-encoded, then escaped
+  | 'srcset' // a srcset value: each candidate's URL filtered
+  | 'json'; // the content of <script type="application/json">: json() values only
+
+/** Why a template is refused. Stable: tests and tooling match on them. */
+export type TemplateErrorCode =
+  | 'html_not_a_template'
+  | 'html_unquoted_attribute'
+  | 'html_slot_in_tag_name'
+  | 'html_slot_in_attribute_name'
+  | 'html_slot_in_event_handler'
+  | 'html_slot_in_style_attribute'
+  | 'html_slot_in_srcdoc'
+  | 'html_slot_in_meta_content'
+  | 'html_slot_in_script'
+  | 'html_slot_in_style'
+  | 'html_slot_in_raw_text'
+  | 'html_slot_in_comment'
+  | 'html_slot_in_doctype'
+  | 'html_slot_in_resource_url'
+  | 'html_url_scheme_split'
+  | 'html_unsafe_url_prefix'
+  | 'html_template_ends_in_tag'
+  | 'html_template_ends_in_comment'
+  | 'html_template_ends_in_raw_text';
+
+/** A template rampart refuses: a mistake in the code, found when the template is first used. */
+export class TemplateError extends TypeError {
+  override readonly name = 'TemplateError';
+  readonly code: TemplateErrorCode;
+
+  constructor(code: TemplateErrorCode, message: string, location: string) {
+    super(`rampart: html template refused (${code}): ${message}\n  in: ${location}`);
+    this.code = code;
+  }
+}
+
+/** What the analyser gives the renderer: the static parts (rewritten) and the kind of each slot. */
+export interface Compiled {
+  readonly statics: readonly string[];
+  readonly kinds: readonly SlotKind[];
+}
+
+const enum_ = {
+  DATA: 0,
+  TAG_OPEN: 1,
+  END_TAG_OPEN: 2,
+  TAG_NAME: 3,
+  END_TAG_NAME: 4,
+  BEFORE_ATTR_NAME: 5,
+  ATTR_NAME: 6,
+  AFTER_ATTR_NAME: 7,
+  BEFORE_ATTR_VALUE: 8,
+  VALUE_DQ: 9,
+  VALUE_SQ: 10,
+  VALUE_UNQUOTED: 11,
+  AFTER_VALUE: 12,
+  SELF_CLOSING: 13,
+  MARKUP: 14,
+  COMMENT: 15,
+  BOGUS_COMMENT: 16,
+  DOCTYPE: 17,
+  CDATA: 18,
+  RAW: 19,
+  END_TAG_SKIP: 20,
+} as const;
+type State = (typeof enum_)[keyof typeof enum_];
+const S = enum_;
+
+/** Elements whose content the tokenizer reads as raw text up to their end tag. */
+const RAW_TEXT = new Set(['script', 'style', 'xmp', 'iframe', 'noembed', 'noframes', 'noscript', 'plaintext']);
+const RCDATA = new Set(['title', 'textarea']);
+
+/** Attributes whose value is a URL (WHATWG, and the SVG/MathML ones), by lowercase name. */
+const URL_ATTRIBUTES = new Set([
+  'href', 'src', 'action', 'formaction', 'poster', 'cite', 'data', 'background', 'ping', 'icon', 'manifest',
+  'codebase', 'longdesc', 'usemap', 'lowsrc', 'dynsrc', 'profile', 'classid', 'archive', 'xlink:href', 'itemtype', 'itemid',
+]);
+/** (element, attribute) pairs whose URL loads code or a document: no slot at the start of the value. */
+const RESOURCE_URLS = new Set(['script src', 'iframe src', 'frame src', 'embed src', 'object data', 'object codebase', 'base href', 'link href', 'applet code', 'applet codebase', 'portal src']);
+
+function isAsciiLetter(code: number): boolean {
+  return (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a);
+}
+function isSpace(code: number): boolean {
+  return code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0c || code === 0x0d;
+}
+
+function isUrlAttribute(name: string): boolean {
+  return URL_ATTRIBUTES.has(name) || /(?:url|uri)$/.test(name) || name === 'data-src' || name.endsWith('-src') || name.endsWith('-href');
+}
+
+/** A short description of the template, for error messages. */
+function describeTemplate(statics: readonly string[], slot: number, location: string): string {
+  const before = statics.slice(0, slot + 1).join('${…}');
+  const shown = before.length > 80 ? `…${before.slice(-80)}` : before;
+  return `html\`${shown}\${…}\`…${location ? ` (${location})` : ''}`;
+}
+
+/** Analyses a template's static parts; throws a `TemplateError` for a template rampart refuses. */
+export function analyze(strings: readonly string[], location: string): Compiled {
+  let state: State = S.DATA;
+  const statics: string[] = [];
+  const kinds: SlotKind[] = [];
+  // The tag being read.
+  let tagName = '';
+  let endTag = false;
+  let attributeName = '';
+  /** Static text of the current attribute value before the slot (URL prefix checks). */
+  let valueText = '';
+  let valueHasSlot = false;
+  let tagAttributes = new Map<string, string | null>();
+  // Content state.
+  let rawEnd = ''; // the end tag that closes the current raw text or RCDATA element
+  let rcdata = false;
+  let jsonScript = false;
+  let foreignDepth = 0;
+  let foreignScriptOrStyle = '';
+  let markup = '';
+  /** Static text inside the current raw text element (a JSON script must hold only its slot). */
+  let rawText = '';
+  let rawSlots = 0;
+  /** Written right after the character that closed a tag (the CSRF field of a form). */
+  let afterTag = '';
+  /** A slot began a URL attribute's value: the static text after it must not add a scheme. */
+  let schemeOpen = false;
+
+  const fail = (code: TemplateErrorCode, message: string, slot: number): never => {
+    throw new TemplateError(code, message, describeTemplate(strings, slot, location));
+  };
+
+  for (let part = 0; part < strings.length; part++) {
+    const text = strings[part]!;
+    let out = '';
+    for (let index = 0; index < text.length; index++) {
+      const character = text[index]!;
+      const code = text.charCodeAt(index);
+      switch (state) {
+        case S.DATA:
+          if (character === '<') state = S.TAG_OPEN;
+          break;
+        case S.TAG_OPEN:
+          if (character === '!') {
+            state = S.MARKUP;
+            markup = '';
+          } else if (character === '/') state = S.END_TAG_OPEN;
+          else if (character === '?') state = S.BOGUS_COMMENT;
+          else if (isAsciiLetter(code)) {
+            state = S.TAG_NAME;
+            tagName = character.toLowerCase();
+            endTag = false;
+            tagAttributes = new Map();
+          } else {
+            state = S.DATA;
+            index--;
+          }
+          break;
+        case S.END_TAG_OPEN:
+          if (isAsciiLetter(code)) {
+            state = S.END_TAG_NAME;
+            tagName = character.toLowerCase();
+            endTag = true;
+          } else if (character === '>') state = S.DATA;
+          else state = S.BOGUS_COMMENT;
+          break;
+        case S.TAG_NAME:
+        case S.END_TAG_NAME:
+          if (isSpace(code)) state = state === S.END_TAG_NAME ? S.END_TAG_SKIP : S.BEFORE_ATTR_NAME;
+          else if (character === '/') state = state === S.END_TAG_NAME ? S.END_TAG_SKIP : S.SELF_CLOSING;
+          else if (character === '>') {
+            ({ out, state } = closeTag(out, false));
+          } else tagName += character.toLowerCase();
+          break;
+        case S.END_TAG_SKIP:
+          if (character === '>') ({ out, state } = closeTag(out, false));
+          break;
+        case S.BEFORE_ATTR_NAME:
+          if (isSpace(code)) break;
+          if (character === '/') state = S.SELF_CLOSING;
+          else if (character === '>') ({ out, state } = closeTag(out, false));
+          else {
+            state = S.ATTR_NAME;
+            attributeName = character.toLowerCase();
+          }
+          break;
+        case S.ATTR_NAME:
+          if (isSpace(code)) state = S.AFTER_ATTR_NAME;
+          else if (character === '/') {
+            tagAttributes.set(attributeName, '');
+            state = S.SELF_CLOSING;
+          } else if (character === '=') state = S.BEFORE_ATTR_VALUE;
+          else if (character === '>') {
+            tagAttributes.set(attributeName, '');
+            ({ out, state } = closeTag(out, false));
+          } else attributeName += character.toLowerCase();
+          break;
+        case S.AFTER_ATTR_NAME:
+          if (isSpace(code)) break;
+          if (character === '=') state = S.BEFORE_ATTR_VALUE;
+          else {
+            tagAttributes.set(attributeName, '');
+            if (character === '/') state = S.SELF_CLOSING;
+            else if (character === '>') ({ out, state } = closeTag(out, false));
+            else {
+              state = S.ATTR_NAME;
+              attributeName = character.toLowerCase();
+            }
+          }
+          break;
+        case S.BEFORE_ATTR_VALUE:
+          if (isSpace(code)) break;
+          valueText = '';
+          valueHasSlot = false;
+          if (character === '"') state = S.VALUE_DQ;
+          else if (character === "'") state = S.VALUE_SQ;
+          else if (character === '>') {
+            tagAttributes.set(attributeName, '');
+            ({ out, state } = closeTag(out, false));
+          } else {
+            state = S.VALUE_UNQUOTED;
+            valueText = character;
+          }
+          break;
+        case S.VALUE_DQ:
+        case S.VALUE_SQ:
+          if (character === (state === S.VALUE_DQ ? '"' : "'")) {
+            tagAttributes.set(attributeName, valueHasSlot ? null : valueText);
+            state = S.AFTER_VALUE;
+            schemeOpen = false;
+          } else {
+            valueText += character;
+            if (schemeOpen) {
+              // A character reference could decode to ':' (`&#58;`, `&colon;`): refused as one.
+              if (character === ':' || character === '&') fail('html_url_scheme_split', `the text after the slot would give the URL a scheme ("\${…}${text.slice(0, index + 1)}"); put the whole URL in one slot.`, part - 1);
+              if (character === '/' || character === '?' || character === '#') schemeOpen = false;
+            }
+          }
+          break;
+        case S.VALUE_UNQUOTED:
+          if (isSpace(code)) {
+            tagAttributes.set(attributeName, valueText);
+            state = S.BEFORE_ATTR_NAME;
+          } else if (character === '>') {
+            tagAttributes.set(attributeName, valueText);
+            ({ out, state } = closeTag(out, false));
+          } else valueText += character;
+          break;
+        case S.AFTER_VALUE:
+          if (isSpace(code)) state = S.BEFORE_ATTR_NAME;
+          else if (character === '/') state = S.SELF_CLOSING;
+          else if (character === '>') ({ out, state } = closeTag(out, false));
+          else {
+            state = S.ATTR_NAME;
+            attributeName = character.toLowerCase();
+          }
+          break;
+        case S.SELF_CLOSING:
+          if (character === '>') ({ out, state } = closeTag(out, true));
+          else if (!isSpace(code)) {
+            state = S.BEFORE_ATTR_NAME;
+            index--;
+          }
+          break;
+        case S.MARKUP:
+          markup += character;
+          if (markup === '--') {
+            state = S.COMMENT;
+            markup = '';
+          } else if (markup.length === 7 && markup.toLowerCase() === 'doctype') state = S.DOCTYPE;
+          else if (markup === '[CDATA[') state = foreignDepth > 0 ? S.CDATA : S.BOGUS_COMMENT;
+          else if (!('--'.startsWith(markup) || 'doctype'.startsWith(markup.toLowerCase()) || '[CDATA['.startsWith(markup))) {
+            state = S.BOGUS_COMMENT;
+            if (character === '>') state = S.DATA;
+          }
+          break;
+        case S.COMMENT:
+          markup += character;
+          // `<!-->`, `<!--->`, then `-->` or `--!>` anywhere.
+          if ((markup === '>' || markup === '->') || markup.endsWith('-->') || markup.endsWith('--!>')) state = S.DATA;
+          break;
+        case S.BOGUS_COMMENT:
+        case S.DOCTYPE:
+          if (character === '>') state = S.DATA;
+          break;
+        case S.CDATA:
+          markup += character;
+          if (markup.endsWith(']]>')) state = S.DATA;
+          break;
+        case S.RAW: {
+          rawText += character;
+          // Raw text or RCDATA ends only at `</name` followed by space, `/` or `>`.
+          if (character === '<' && text[index + 1] === '/' && text.slice(index + 2, index + 2 + rawEnd.length).toLowerCase() === rawEnd) {
+            const after = text.charCodeAt(index + 2 + rawEnd.length);
+            if (isSpace(after) || after === 0x2f || after === 0x3e) {
+              state = S.END_TAG_NAME;
+              endTag = true;
+              tagName = rawEnd;
+              out += text.slice(index, index + 2 + rawEnd.length);
+              index += 1 + rawEnd.length;
+              rawEnd = '';
+              rcdata = false;
+              jsonScript = false;
+              continue;
+            }
+          }
+          break;
+        }
+      }
+      out += character;
+      if (afterTag) {
+        out += afterTag;
+        afterTag = '';
+      }
+    }
+    statics.push(out);
+    if (part === strings.length - 1) break;
+
+    // The slot after this static part.
+    const slot = part;
+    switch (state) {
+      case S.DATA:
+        if (foreignScriptOrStyle) fail(foreignScriptOrStyle === 'script' ? 'html_slot_in_script' : 'html_slot_in_style', `a slot inside an SVG or MathML <${foreignScriptOrStyle}> would be read as ${foreignScriptOrStyle === 'script' ? 'script' : 'CSS'}.`, slot);
+        kinds.push('text');
+        break;
+      case S.RAW:
+        rawSlots++;
+        if (rcdata) kinds.push('rcdata');
+        else if (jsonScript && rawSlots === 1 && /^\s*$/.test(rawText)) kinds.push('json');
+        else if (jsonScript) fail('html_slot_in_script', 'a JSON script holds one slot and nothing else: <script type="application/json">${json(data)}</script>.', slot);
+        else if (rawEnd === 'script') fail('html_slot_in_script', 'data cannot go into a <script>; put it in <script type="application/json">${json(data)}</script> and read it with JSON.parse.', slot);
+        else if (rawEnd === 'style') fail('html_slot_in_style', 'data cannot go into a <style> element; use classes, or a static stylesheet.', slot);
+        else fail('html_slot_in_raw_text', `<${rawEnd}> is raw text that escaping cannot protect; move the slot out of it.`, slot);
+        break;
+      case S.VALUE_DQ:
+      case S.VALUE_SQ: {
+        const kind = attributeKind(slot);
+        kinds.push(kind);
+        // After a slot at the start of a URL, or after a static relative prefix with no
+        // path yet, the static text that follows must not supply a scheme.
+        schemeOpen = kind === 'url' || (kind === 'url-part' && !valueHasSlot && valueText.search(/[:/?#]/) === -1);
+        valueHasSlot = true;
+        break;
+      }
+      case S.VALUE_UNQUOTED:
+      case S.BEFORE_ATTR_VALUE:
+        fail('html_unquoted_attribute', `quote the attribute: ${attributeName}="\${…}" (the seed: "attribute values should always be quoted").`, slot);
+        break;
+      case S.TAG_OPEN:
+      case S.TAG_NAME:
+      case S.END_TAG_OPEN:
+      case S.END_TAG_NAME:
+      case S.END_TAG_SKIP:
+        fail('html_slot_in_tag_name', 'a tag name cannot come from data.', slot);
+        break;
+      case S.BEFORE_ATTR_NAME:
+      case S.ATTR_NAME:
+      case S.AFTER_ATTR_NAME:
+      case S.AFTER_VALUE:
+      case S.SELF_CLOSING:
+        fail('html_slot_in_attribute_name', 'attribute names cannot come from data; write each attribute in the template with a quoted value.', slot);
+        break;
+      case S.MARKUP:
+      case S.COMMENT:
+      case S.BOGUS_COMMENT:
+      case S.CDATA:
+        fail('html_slot_in_comment', 'a slot inside a comment could end it (`-->`); leave data out of comments.', slot);
+        break;
+      case S.DOCTYPE:
+        fail('html_slot_in_doctype', 'the doctype cannot come from data.', slot);
+        break;
+    }
+  }
+
+  if (state === S.RAW) fail('html_template_ends_in_raw_text', `the template ends inside <${rawEnd}>; close it in the same template.`, strings.length - 1);
+  if (state === S.COMMENT || state === S.BOGUS_COMMENT || state === S.MARKUP || state === S.CDATA || state === S.DOCTYPE) {
+    fail('html_template_ends_in_comment', 'the template ends inside a comment or declaration.', strings.length - 1);
+  }
+  if (state !== S.DATA) fail('html_template_ends_in_tag', 'the template ends inside a tag; close the tag (and its quotes) in the same template.', strings.length - 1);
+  return { statics, kinds };
+
+  /** The kind of a slot in the current quoted attribute value, or a refusal. */
+  function attributeKind(slot: number): SlotKind {
+    const name = attributeName;
+    if (name.startsWith('on')) return fail('html_slot_in_event_handler', `${name}="…" is JavaScript; attach handlers from a script file and pass data in data-* attributes.`, slot);
+    if (name === 'style') return fail('html_slot_in_style_attribute', 'style="…" is CSS; use classes instead.', slot);
+    if (name === 'srcdoc') return fail('html_slot_in_srcdoc', 'srcdoc="…" is a whole HTML document; serve it from its own URL instead.', slot);
+    if (tagName === 'meta' && (name === 'content' || name === 'http-equiv')) return fail('html_slot_in_meta_content', `<meta ${name}> can redirect or set headers (content="0;url=…"); keep it static.`, slot);
+    if (name === 'srcset' || name === 'imagesrcset') return 'srcset';
+    if (!isUrlAttribute(name)) return 'attribute';
+    if (RESOURCE_URLS.has(`${tagName} ${name}`)) {
+      if (!valueHasSlot && !isSafeResourcePrefix(valueText)) {
+        return fail('html_slot_in_resource_url', `<${tagName} ${name}> loads code or a document; start the value with a fixed same-origin path or https://host/ in the template.`, slot);
+      }
+      return 'url-part';
+    }
+    if (valueHasSlot) return 'url-part';
+    // What the browser will see: references decoded, tabs and newlines removed, leading
+    // spaces and controls trimmed (WHATWG URL parsing).
+    const prefix = trimControls(decodeReferences(valueText).replace(/[\t\n\r]/g, ''));
+    if (prefix === '') return 'url';
+    // A static prefix: its scheme (if it has one) is checked now, the slot is percent-encoded.
+    const colon = prefix.indexOf(':');
+    const pathStart = prefix.search(/[/?#]/);
+    if (colon !== -1 && (pathStart === -1 || colon < pathStart)) {
+      const scheme = prefix.slice(0, colon).toLowerCase();
+      if (!['http', 'https', 'mailto', 'tel'].includes(scheme)) return fail('html_unsafe_url_prefix', `the URL starts with "${scheme}:", which is not http, https, mailto or tel.`, slot);
+      return 'url-part';
+    }
+    // A relative prefix: the slot is percent-encoded, so it cannot add a `:`.
+    return 'url-part';
+  }
+
+  /** Ends a tag at its `>`: switches into raw text, inserts the nonce and the CSRF field. */
+  function closeTag(out: string, selfClosing: boolean): { out: string; state: State } {
+    if (endTag) {
+      if ((tagName === 'svg' || tagName === 'math') && foreignDepth > 0) foreignDepth--;
+      if (foreignScriptOrStyle === tagName) foreignScriptOrStyle = '';
+      return { out, state: S.DATA };
+    }
+    if (foreignDepth > 0) {
+      if (tagName === 'svg' || tagName === 'math') {
+        if (!selfClosing) foreignDepth++;
+      } else if ((tagName === 'script' || tagName === 'style') && !selfClosing) {
+        foreignScriptOrStyle = tagName;
+      }
+      return { out, state: S.DATA };
+    }
+    if (tagName === 'svg' || tagName === 'math') {
+      if (!selfClosing) foreignDepth = 1;
+      return { out, state: S.DATA };
+    }
+    let written = out;
+    if ((tagName === 'script' || tagName === 'style') && !tagAttributes.has('nonce')) {
+      // Before the `>` (or the `/` of `/>`) that was just read.
+      written = `${selfClosing ? written.slice(0, -1) : written} nonce="${NONCE_MARKER}"${selfClosing ? '/' : ''}`;
+    }
+    // The CSRF field goes right after the `>`: the first thing the form submits.
+    if (tagName === 'form' && isPost(tagAttributes.get('method')) && isSameOriginAction(tagAttributes.get('action'))) afterTag = CSRF_MARKER;
+    if (RAW_TEXT.has(tagName) || RCDATA.has(tagName)) {
+      rawEnd = tagName;
+      rcdata = RCDATA.has(tagName);
+      const type = tagAttributes.get('type');
+      jsonScript = tagName === 'script' && typeof type === 'string' && /^application\/(?:[\w.-]+\+)?json$/i.test(type.trim());
+      rawText = '';
+      rawSlots = 0;
+      return { out: written, state: S.RAW };
+    }
+    return { out: written, state: S.DATA };
+  }
+}
+
+function isPost(method: string | null | undefined): boolean {
+  return typeof method === 'string' && method.trim().toLowerCase() === 'post';
+}
+
+/** A form action that stays on this origin: none, or a static relative URL. */
+function isSameOriginAction(action: string | null | undefined): boolean {
+  if (action === undefined) return true;
+  if (action === null) return false; // from data: unknown
+  const value = action.trim();
+  if (value.startsWith('//') || value.startsWith('\\') || value.startsWith('/\\')) return false;
+  const colon = value.indexOf(':');
+  const pathStart = value.search(/[/?#]/);
+  return colon === -1 || (pathStart !== -1 && pathStart < colon);
+}
+
+/**
+ * A static start of a resource URL after which data cannot change where code is
+ * loaded from: a same-origin path (`/static/`, not `//`), or `https://host/`.
+ */
+function isSafeResourcePrefix(prefix: string): boolean {
+  const value = prefix.trim();
+  if (/^\/(?![/\\])/.test(value)) return true;
+  return /^https:\/\/[a-z0-9.-]+(?::\d+)?\//i.test(value);
+}
+
+const NAMED_REFERENCES: Record<string, string> = { colon: ':', tab: '\t', newline: '\n', sol: '/', quest: '?', num: '#', amp: '&', period: '.', nbsp: '\u00a0' };
+
+/**
+ * Decodes the character references of a static attribute value, as far as a URL's
+ * scheme can depend on them: numeric ones, and the named ones that yield URL
+ * punctuation. An unknown named reference becomes U+FFFD, which no scheme contains.
+ */
+function decodeReferences(text: string): string {
+  if (!text.includes('&')) return text;
+  return text.replace(/&(?:#(\d+)|#[xX]([0-9a-fA-F]+)|([A-Za-z][A-Za-z0-9]*));?/g, (_match, decimal?: string, hex?: string, name?: string) => {
+    if (decimal !== undefined || hex !== undefined) {
+      const code = decimal !== undefined ? Number(decimal) : parseInt(hex!, 16);
+      return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : '\uFFFD';
+    }
+    return NAMED_REFERENCES[name!.toLowerCase()] ?? '\uFFFD';
+  });
+}
+
+/** Without the leading C0 controls and spaces a URL parser skips. */
+function trimControls(text: string): string {
+  let start = 0;
+  while (start < text.length && text.charCodeAt(start) <= 0x20) start++;
+  return text.slice(start);
+}

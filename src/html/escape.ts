@@ -1,0 +1,106 @@
+/**
+ * The escapers of the template engine, one per context, and the URL filters.
+ *
+ * Text, RCDATA and quoted attribute values share one escaper: `& < > " '` become
+ * character references, NUL becomes U+FFFD (what the parser would make of it), and
+ * U+FDD0 (the engine's own marker for the nonce and CSRF slots) becomes a reference
+ * too, so data can never forge a marker.
+ */
+
+/** The marker that starts a slot filled when a page is rendered for a request. */
+export const MARKER = '\uFDD0';
+/** The nonce of the response: `nonce="${MARKER}N"`. */
+export const NONCE_MARKER = `${MARKER}N`;
+/** The CSRF hidden field of a form. */
+export const CSRF_MARKER = `${MARKER}F`;
+
+const SPECIAL = /[&<>"'\0\uFDD0]/;
+const SPECIAL_GLOBAL = /[&<>"'\0\uFDD0]/g;
+const REPLACEMENTS: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+  '\0': '\uFFFD',
+  '\uFDD0': '&#xFDD0;',
+};
+const replace = (character: string): string => REPLACEMENTS[character]!;
+
+/** Escapes text for element content, RCDATA and quoted attribute values. */
+export function escapeHtml(text: string): string {
+  // Most strings have nothing to escape: one scan, no allocation.
+  return SPECIAL.test(text) ? text.replace(SPECIAL_GLOBAL, replace) : text;
+}
+
+/** URL schemes a link or source may have; anything else becomes `about:invalid#rampart`. */
+const SAFE_SCHEMES: ReadonlySet<string> = new Set(['http', 'https', 'mailto', 'tel']);
+/** What an unsafe URL is replaced with: inert, and recognisable in the page. */
+export const INVALID_URL = 'about:invalid#rampart';
+
+/**
+ * A URL for a link or source: kept when it is relative or its scheme is http, https,
+ * mailto or tel; `about:invalid#rampart` otherwise. The scheme is the text before the
+ * first `:` that comes before any `/`, `?` or `#`, compared exactly (lowercased): so
+ * `java\tscript:`, ` javascript:` or `\u0001javascript:` are simply not allowed schemes,
+ * without trying to normalise what the browser would (fails closed).
+ */
+export function filterUrl(url: string): string {
+  const colon = url.indexOf(':');
+  if (colon === -1) return url;
+  for (let index = 0; index < colon; index++) {
+    const code = url.charCodeAt(index);
+    // '/', '?' or '#' before the colon: a relative URL whose path or query has a colon.
+    if (code === 0x2f || code === 0x3f || code === 0x23) return url;
+  }
+  return SAFE_SCHEMES.has(url.slice(0, colon).toLowerCase()) ? url : INVALID_URL;
+}
+
+const DESCRIPTOR = /^\d+(?:\.\d+)?[wxh]$/;
+
+/**
+ * A `srcset` value: each candidate's URL through `filterUrl`, descriptors kept only
+ * when they are a width, density or height (WHATWG "parse a srcset attribute").
+ */
+export function filterSrcset(srcset: string): string {
+  const candidates: string[] = [];
+  let position = 0;
+  const length = srcset.length;
+  while (position < length) {
+    while (position < length && (isSpace(srcset.charCodeAt(position)) || srcset[position] === ',')) position++;
+    if (position >= length) break;
+    let end = position;
+    while (end < length && !isSpace(srcset.charCodeAt(end))) end++;
+    let url = srcset.slice(position, end);
+    position = end;
+    let descriptors = '';
+    if (url.endsWith(',')) {
+      url = url.replace(/,+$/, '');
+    } else {
+      const comma = srcset.indexOf(',', position);
+      descriptors = srcset.slice(position, comma === -1 ? length : comma).trim();
+      position = comma === -1 ? length : comma + 1;
+    }
+    const kept = descriptors.split(/\s+/).filter((descriptor) => DESCRIPTOR.test(descriptor));
+    candidates.push(kept.length > 0 ? `${filterUrl(url)} ${kept.join(' ')}` : filterUrl(url));
+  }
+  return candidates.join(', ');
+}
+
+function isSpace(code: number): boolean {
+  return code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0c || code === 0x0d;
+}
+
+const JSON_UNSAFE = /[<>&\u2028\u2029\uFDD0]/g;
+const JSON_REPLACEMENTS: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '\u2028': '\\u2028', '\u2029': '\\u2029', '\uFDD0': '\\ufdd0' };
+
+/**
+ * JSON for a `<script type="application/json">` element: `<`, `>` and `&` as `\u`
+ * escapes, so neither `</script>` nor `<!--` can appear, and U+2028/9 escaped for
+ * older JavaScript parsers. `JSON.parse(element.textContent)` gives the value back.
+ */
+export function scriptJson(value: unknown): string {
+  const text = JSON.stringify(value);
+  if (text === undefined) throw new TypeError(`rampart: json(): ${typeof value} is not JSON data.`);
+  return text.replace(JSON_UNSAFE, (character) => JSON_REPLACEMENTS[character]!);
+}
