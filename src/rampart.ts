@@ -59,6 +59,12 @@ export interface RampartOptions {
   readonly cookies?: OutgoingCookiesOptions;
   /** CSRF protection, on for every route by default; `false` turns it off (say why in a comment). */
   readonly csrf?: CsrfOptions | false;
+  /**
+   * HTML made without the engine. `strict: true` refuses (a 500, logged) any 2xx
+   * `text/html` response whose body did not come from `context.render()`: "do not
+   * generate HTML without the template engine". Default: a warning in development.
+   */
+  readonly html?: { readonly strict?: boolean };
   /** Where warnings go. Default `console`. */
   readonly logger?: Logger;
   /** The clock, in milliseconds since the epoch. Default `Date.now`; tests inject their own. */
@@ -189,9 +195,16 @@ export class RequestContext {
     return fillMarkers(page, this.nonce, this.#instance.csrfTokens === undefined ? undefined : () => this.csrfField());
   }
 
-  /** @internal True once `render()` made this response's page. */
-  get rendered(): boolean {
-    return this.#rendered;
+  /**
+   * @internal Whether a response may go out as it is, as far as the template engine is
+   * concerned: `false` for a 2xx HTML document whose body did not come from `render()`
+   * when the instance is strict (it is logged; warned about in development).
+   */
+  allowsDocument(status: number, contentType: string | undefined, csp: string | undefined): boolean {
+    if (this.#rendered || status < 200 || status >= 300 || !isDocument(contentType)) return true;
+    // A document that can run and load nothing (rampart's own error pages) is no risk.
+    if (csp !== undefined && /(?:^|;)\s*default-src 'none'/.test(csp) && !/script-src/.test(csp)) return true;
+    return this.#instance.allowsUnrenderedHtml();
   }
 
   /** `<input type="hidden" name="csrf_token" value="…">`: put it first in every POST form. */
@@ -431,7 +444,15 @@ function readRedirect(option: unknown, production: boolean, origins: readonly UR
   return { exempt: new Set(exempt as string[]) };
 }
 
-const OPTION_NAMES = ['mode', 'keys', 'origin', 'trustProxy', 'httpsRedirect', 'headers', 'reports', 'session', 'cookies', 'csrf', 'logger', 'clock'];
+const OPTION_NAMES = ['mode', 'keys', 'origin', 'trustProxy', 'httpsRedirect', 'headers', 'reports', 'session', 'cookies', 'csrf', 'html', 'logger', 'clock'];
+
+function readHtmlOptions(option: unknown): boolean {
+  if (option === undefined) return false;
+  if (!isPlainObject(option)) throw new TypeError(`rampart: html: expected { strict: true } or nothing, got ${describe(option)}.`);
+  rejectUnknownKeys(option, ['strict'], 'html.');
+  if (option.strict !== undefined && typeof option.strict !== 'boolean') throw new TypeError(`rampart: html.strict: expected true or false, got ${describe(option.strict)}.`);
+  return option.strict === true;
+}
 
 /** The origin a request names: its scheme and Host (used only in development without a configured origin). */
 function siteOrigin(incoming: IncomingRequest, facts: ForwardedFacts | undefined): string | undefined {
@@ -467,6 +488,7 @@ export class Rampart {
   /** @internal The session configuration. */
   readonly sessions: Sessions;
   readonly #csrf: Csrf | undefined;
+  readonly #strictHtml: boolean;
 
   /** @internal Use `rampart(options)`. */
   constructor(options: RampartOptions = {}) {
@@ -493,6 +515,19 @@ export class Rampart {
     this.sessions = new Sessions(options.session, { keyring: this.keyring, clock, warnOnce });
     this.#outgoingCookie = compileOutgoingCookies(options.cookies, warnOnce);
     this.#csrf = options.csrf === false ? undefined : new Csrf(options.csrf, { keyring: this.keyring, clock, origins: this.origins, warnOnce });
+    this.#strictHtml = readHtmlOptions(options.html);
+  }
+
+  /** @internal Decides (and reports) a 2xx HTML response that did not come from `render()`. */
+  allowsUnrenderedHtml(): boolean {
+    if (this.#strictHtml) {
+      this.warnOnce('rampart: refused a text/html response that was not made with context.render(html`…`) (html.strict); it was answered with a 500.');
+      return false;
+    }
+    if (this.mode === 'development') {
+      this.warnOnce('rampart: a text/html response was not made with context.render(html`…`); its HTML was built without the template engine. Set html: { strict: true } to refuse such responses.');
+    }
+    return true;
   }
 
   /** @internal The CSRF token minter, `undefined` when CSRF protection is off. */
@@ -586,6 +621,10 @@ export class Rampart {
   }
 
   #finish(context: RequestContext, response: Response, cookies: readonly string[]): Response {
+    if (!context.allowsDocument(response.status, response.headers.get('content-type') ?? undefined, response.headers.get('content-security-policy') ?? undefined)) {
+      void response.body?.cancel();
+      return this.#withMinimalHeaders(new Response('Internal Server Error\n', { status: 500, headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' } }), context.secure);
+    }
     let target = response;
     try {
       applyHeaders(context, target.headers, this, cookies);

@@ -12,6 +12,7 @@ import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RampartError } from '../errors.ts';
+import { html } from '../html/html.ts';
 import { rampart, type RequestContext } from '../rampart.ts';
 import { rampartErrors, rampartExpress } from './express.ts';
 import { rampartFastify } from './fastify.ts';
@@ -238,6 +239,78 @@ describe('HTTP/2, not supported yet, fails closed', () => {
     } finally {
       client.close();
       server.close();
+    }
+  });
+});
+
+describe('html.strict: no HTML page built without the engine', () => {
+  const strict = () => rampart({ keys: 'nv1QpAe2PgR4gV5tLS1Yjq8dXsQ4iu3CI3SxzAEDc8s', html: { strict: true }, logger: { warn: () => {} } });
+  const STRING_PAGE = '<p>built from a string, <script>alert(1)</script></p>';
+  const page = (context: RequestContext) => context.render(html`<p>made with the engine</p>`);
+
+  const apps: Record<string, () => Promise<Server>> = {
+    async node() {
+      return createServer(
+        rampartNode(strict(), (req, res, context) => {
+          const body = req.url === '/rendered' ? page(context) : STRING_PAGE;
+          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+          res.end(body);
+        }),
+      );
+    },
+    async express() {
+      const app = express();
+      app.use(rampartExpress(strict()));
+      app.get('/rendered', (req, res) => void res.type('html').send(page(req.rampart)));
+      app.get('/string', (_req, res) => void res.type('html').send(STRING_PAGE));
+      return createServer(app);
+    },
+    async fastify() {
+      const app = Fastify();
+      await app.register(rampartFastify(strict()));
+      app.get('/rendered', (request, reply) => void reply.type('text/html; charset=utf-8').send(page(request.rampart)));
+      app.get('/string', (_request, reply) => void reply.type('text/html; charset=utf-8').send(STRING_PAGE));
+      await app.ready();
+      return app.server;
+    },
+    async hono() {
+      const app = new Hono<{ Variables: RampartVariables }>();
+      app.use(rampartHono(strict()));
+      app.get('/rendered', (c) => c.html(page(c.get('rampart'))));
+      app.get('/string', (c) => c.html(STRING_PAGE));
+      return createAdaptorServer({ fetch: app.fetch }) as Server;
+    },
+    async 'hono-node'() {
+      const app = new Hono<{ Variables: RampartVariables }>();
+      app.use(rampartHonoNode(strict()));
+      app.get('/rendered', (c) => c.html(page(c.get('rampart'))));
+      app.get('/string', (c) => c.html(STRING_PAGE));
+      return createAdaptorServer({ fetch: app.fetch }) as Server;
+    },
+    async fetch() {
+      const handler = rampartFetch(strict(), (request: Request, context: RequestContext) =>
+        new Response(new URL(request.url).pathname === '/rendered' ? page(context) : STRING_PAGE, { headers: { 'content-type': 'text/html; charset=utf-8' } }),
+      );
+      return createAdaptorServer({ fetch: handler }) as Server;
+    },
+  };
+
+  it.each(Object.keys(apps))('%s answers 500 for a page built from a string, and serves a rendered one', async (name) => {
+    const server = await apps[name]!();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const refused = await fetch(`${base}/string`);
+      expect(refused.status).toBe(500);
+      expect(await refused.text()).not.toContain('alert(1)');
+      const served = await fetch(`${base}/rendered`);
+      expect(served.status).toBe(200);
+      expect(await served.text()).toBe('<p>made with the engine</p>');
+      // The server keeps serving.
+      expect((await fetch(`${base}/string`)).status).toBe(500);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });

@@ -107,7 +107,12 @@ export function writeSecuredHead(
     }
   }
   const typeIndex = names.indexOf('content-type');
-  context.appendSecurityHeaders(typeIndex === -1 ? undefined : String(flat[typeIndex * 2 + 1]), flat, names);
+  const contentType = typeIndex === -1 ? undefined : String(flat[typeIndex * 2 + 1]);
+  const cspIndex = names.indexOf('content-security-policy');
+  if (!context.allowsDocument(statusCode, contentType, cspIndex === -1 ? undefined : String(flat[cspIndex * 2 + 1]))) {
+    return refuseDocument(response, context, original);
+  }
+  context.appendSecurityHeaders(contentType, flat, names);
   appendCookies(context, flat, names);
   // Node writes a flat list without per-header bookkeeping when no setHeader store
   // exists; the store is put back afterwards so getHeader() keeps answering.
@@ -117,6 +122,20 @@ export function writeSecuredHead(
   } finally {
     if (store !== null) slot[outHeaders] = store;
   }
+}
+
+/**
+ * Answers 500 instead of an HTML page built without the template engine (strict
+ * mode): the head is replaced, and node is told the response has no body, so the
+ * handler's markup is never sent.
+ */
+function refuseDocument(response: ServerResponse, context: RequestContext, original: WriteHead): ServerResponse {
+  for (const name of response.getHeaderNames()) response.removeHeader(name);
+  const flat: HeaderValue[] = ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', '0', 'Cache-Control', 'no-store'];
+  context.appendSecurityHeaders('text/plain', flat, ['content-type', 'content-length', 'cache-control']);
+  const written = original.call(response, 500, flat);
+  (response as unknown as { _hasBody: boolean })._hasBody = false;
+  return written;
 }
 
 /**
