@@ -62,7 +62,8 @@ export interface Compiled {
   readonly kinds: readonly SlotKind[];
 }
 
-const enum_ = {
+/** The tokenizer states the analyser needs (WHATWG HTML §13.2.5, a subset). */
+const S = {
   DATA: 0,
   TAG_OPEN: 1,
   END_TAG_OPEN: 2,
@@ -85,8 +86,7 @@ const enum_ = {
   RAW: 19,
   END_TAG_SKIP: 20,
 } as const;
-type State = (typeof enum_)[keyof typeof enum_];
-const S = enum_;
+type State = (typeof S)[keyof typeof S];
 
 /** Elements whose content the tokenizer reads as raw text up to their end tag. */
 const RAW_TEXT = new Set(['script', 'style', 'xmp', 'iframe', 'noembed', 'noframes', 'noscript', 'plaintext']);
