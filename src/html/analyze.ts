@@ -97,6 +97,8 @@ const URL_ATTRIBUTES = new Set([
   'href', 'src', 'action', 'formaction', 'poster', 'cite', 'data', 'background', 'ping', 'icon', 'manifest',
   'codebase', 'longdesc', 'usemap', 'lowsrc', 'dynsrc', 'profile', 'classid', 'archive', 'xlink:href', 'itemtype', 'itemid',
 ]);
+/** SVG elements whose `values`/`to`/`from`/`by` can set another attribute, `href` included. */
+const SVG_ANIMATIONS = new Set(['animate', 'set', 'animatemotion', 'animatetransform']);
 /** (element, attribute) pairs whose URL loads code or a document: no slot at the start of the value. */
 const RESOURCE_URLS = new Set(['script src', 'iframe src', 'frame src', 'embed src', 'object data', 'object codebase', 'base href', 'link href', 'applet code', 'applet codebase', 'portal src']);
 
@@ -407,6 +409,11 @@ export function analyze(strings: readonly string[], location: string): Compiled 
     if (name === 'srcdoc') return fail('html_slot_in_srcdoc', 'srcdoc="…" is a whole HTML document; serve it from its own URL instead.', slot);
     if (tagName === 'meta' && (name === 'content' || name === 'http-equiv')) return fail('html_slot_in_meta_content', `<meta ${name}> can redirect or set headers (content="0;url=…"); keep it static.`, slot);
     if (name === 'srcset' || name === 'imagesrcset') return 'srcset';
+    if (SVG_ANIMATIONS.has(tagName)) {
+      // <animate attributeName="href" values="javascript:…">: an animation can set any attribute.
+      if (name === 'attributename') return fail('html_slot_in_attribute_name', `<${tagName} attributeName> chooses which attribute the animation sets; keep it static.`, slot);
+      if (name === 'values' || name === 'to' || name === 'from' || name === 'by') return valueHasSlot ? 'url-part' : 'url';
+    }
     if (!isUrlAttribute(name)) return 'attribute';
     if (RESOURCE_URLS.has(`${tagName} ${name}`)) {
       if (!valueHasSlot && !isSafeResourcePrefix(valueText)) {

@@ -96,6 +96,8 @@ describe('slots by context', () => {
     expect(String(html`<form action="${'data:text/html,x'}"></form>`)).toBe(`<form action="${INVALID_URL}"></form>`);
     expect(String(html`<svg><a xlink:href="${'javascript:alert(1)'}"></a></svg>`)).toBe(`<svg><a xlink:href="${INVALID_URL}"></a></svg>`);
     expect(String(html`<img srcset="${'javascript:x 1x, /b.png 2x'}">`)).toBe(`<img srcset="${INVALID_URL} 1x, /b.png 2x">`);
+    expect(String(html`<svg><a><animate attributeName="href" values="${'javascript:alert(1)'}"/></a></svg>`)).toBe(`<svg><a><animate attributeName="href" values="${INVALID_URL}"/></a></svg>`);
+    expect(String(html`<svg><set attributeName="href" to="${'/ok'}"/></svg>`)).toBe('<svg><set attributeName="href" to="/ok"/></svg>');
   });
 
   it('renders nested templates, arrays of them, and components', () => {
@@ -228,6 +230,7 @@ const REFUSED: [string, () => unknown, TemplateErrorCode][] = [
   ['data: prefix', () => html`<img src="data:image/svg+xml,${'x'}">`, 'html_unsafe_url_prefix'],
   ['vbscript: prefix in formaction', () => html`<button formaction="vbscript:${'x'}"></button>`, 'html_unsafe_url_prefix'],
   ['entity-encoded scheme prefix', () => html`<a href="java&#115;cript:${'x'}">x</a>`, 'html_unsafe_url_prefix'],
+  ['the attribute an SVG animation sets', () => html`<svg><a><animate attributeName="${'href'}" values="/x"/></a></svg>`, 'html_slot_in_attribute_name'],
   ['entity-encoded colon prefix', () => html`<a href="javascript&colon;${'x'}">x</a>`, 'html_unsafe_url_prefix'],
   ['tab inside a static scheme', () => html`<a href="java	script:${'x'}">x</a>`, 'html_unsafe_url_prefix'],
   ['an entity after the slot that decodes to a colon', () => html`<a href="${'javascript'}&#58;alert(1)">x</a>`, 'html_url_scheme_split'],
