@@ -15,22 +15,45 @@ export const NONCE_MARKER = `${MARKER}N`;
 export const CSRF_MARKER = `${MARKER}F`;
 
 const SPECIAL = /[&<>"'\0\uFDD0]/;
-const SPECIAL_GLOBAL = /[&<>"'\0\uFDD0]/g;
-const REPLACEMENTS: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-  '\0': '\uFFFD',
-  '\uFDD0': '&#xFDD0;',
-};
-const replace = (character: string): string => REPLACEMENTS[character]!;
+/** Which code points below 63 must be escaped (`\0 " & ' < >`). */
+const SPECIAL_LOW = new Uint8Array(63);
+for (const code of [0x00, 0x22, 0x26, 0x27, 0x3c, 0x3e]) SPECIAL_LOW[code] = 1;
+
+/** The index of the first character to escape, or -1. A loop for short strings, the regex engine for long ones. */
+function firstSpecial(text: string): number {
+  const length = text.length;
+  if (length > 64) return text.search(SPECIAL);
+  for (let index = 0; index < length; index++) {
+    const code = text.charCodeAt(index);
+    if ((code < 63 && SPECIAL_LOW[code] === 1) || code === 0xfdd0) return index;
+  }
+  return -1;
+}
 
 /** Escapes text for element content, RCDATA and quoted attribute values. */
 export function escapeHtml(text: string): string {
   // Most strings have nothing to escape: one scan, no allocation.
-  return SPECIAL.test(text) ? text.replace(SPECIAL_GLOBAL, replace) : text;
+  const first = firstSpecial(text);
+  if (first === -1) return text;
+  let out = text.slice(0, first);
+  let last = first;
+  for (let index = first; index < text.length; index++) {
+    let replacement: string;
+    switch (text.charCodeAt(index)) {
+      case 0x26: replacement = '&amp;'; break;
+      case 0x3c: replacement = '&lt;'; break;
+      case 0x3e: replacement = '&gt;'; break;
+      case 0x22: replacement = '&quot;'; break;
+      case 0x27: replacement = '&#39;'; break;
+      case 0x00: replacement = '\uFFFD'; break;
+      case 0xfdd0: replacement = '&#xFDD0;'; break;
+      default: continue;
+    }
+    if (last !== index) out += text.slice(last, index);
+    out += replacement;
+    last = index + 1;
+  }
+  return last === text.length ? out : out + text.slice(last);
 }
 
 /** URL schemes a link or source may have; anything else becomes `about:invalid#rampart`. */

@@ -20,11 +20,19 @@ const TOKEN = Symbol('SafeHtml');
  */
 export class SafeHtml {
   readonly #html: string;
+  /** The markup holds request markers (a nonce or a CSRF field to fill in). */
+  readonly #marked: boolean;
 
   /** @internal Use the `html` tag or `dangerouslyTrustHtml`. */
-  constructor(markup: string, token: symbol) {
+  constructor(markup: string, token: symbol, marked = true) {
     if (token !== TOKEN) throw new TypeError('rampart: SafeHtml comes from the html`…` tag (or dangerouslyTrustHtml for reviewed markup), not from new SafeHtml().');
     this.#html = markup;
+    this.#marked = marked;
+  }
+
+  /** @internal True when the markup may hold request markers. */
+  static isMarked(value: SafeHtml): boolean {
+    return value.#marked;
   }
 
   /** True for real `SafeHtml`; false for look-alikes. */
@@ -44,7 +52,7 @@ export class SafeHtml {
    */
   toString(): string {
     const markup = this.#html;
-    return markup.includes(MARKER) ? markup.replaceAll(NONCE_MARKER, '').replaceAll(CSRF_MARKER, '') : markup;
+    return this.#marked ? markup.replaceAll(NONCE_MARKER, '').replaceAll(CSRF_MARKER, '') : markup;
   }
 }
 
@@ -81,12 +89,12 @@ export function json(value: unknown): ScriptJson {
 export function dangerouslyTrustHtml(markup: string): SafeHtml {
   if (typeof markup !== 'string') throw new TypeError(`rampart: dangerouslyTrustHtml expects a string, got ${typeof markup}.`);
   // The request markers are rampart's: trusted markup cannot forge them.
-  return new SafeHtml(markup.replaceAll(MARKER, '&#xFDD0;'), TOKEN);
+  return new SafeHtml(markup.replaceAll(MARKER, '&#xFDD0;'), TOKEN, false);
 }
 
 /** The CSRF field, for a form the engine cannot recognise itself (an absolute or computed `action`). */
 export function csrfField(): SafeHtml {
-  return new SafeHtml(CSRF_MARKER, TOKEN);
+  return new SafeHtml(CSRF_MARKER, TOKEN, true);
 }
 
 /** Joins templates (or values escaped as text) with a separator. */
@@ -99,7 +107,8 @@ export function joinHtml(items: Iterable<unknown>, separator: SafeHtml | string 
     markup += renderText(item, 0);
     first = false;
   }
-  return new SafeHtml(markup, TOKEN);
+  // Whether a joined template holds markers is not tracked: assume it may.
+  return new SafeHtml(markup, TOKEN, true);
 }
 
 const CACHE = new WeakMap<TemplateStringsArray, Compiled>();
@@ -134,12 +143,40 @@ function compile(strings: TemplateStringsArray): Compiled {
  * ```
  */
 export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeHtml {
-  const { statics, kinds } = compile(strings);
+  const { statics, kinds, marked } = compile(strings);
   let markup = statics[0]!;
+  const outer = nestedMarked; // re-entrancy (a getter that renders a template) is rare, but kept correct
+  nestedMarked = false;
   for (let index = 0; index < values.length; index++) {
-    markup += renderSlot(kinds[index]!, values[index]) + statics[index + 1]!;
+    const kind = kinds[index]!;
+    const value = values[index];
+    // Nested templates keep their markers (if any) to be filled in at render.
+    markup += (kind === 'text' && typeof value === 'object' && value !== null ? renderNested(value, 0) : renderSlot(kind, value)) + statics[index + 1]!;
   }
-  return new SafeHtml(markup, TOKEN);
+  const result = new SafeHtml(markup, TOKEN, marked || nestedMarked);
+  nestedMarked = outer;
+  return result;
+}
+
+/** Set by `renderNested` when a nested template holds markers (no object per item). */
+let nestedMarked = false;
+
+/** A template, an array (of templates or values) or an error, in text context. */
+function renderNested(value: object, depth: number): string {
+  if (SafeHtml.is(value)) {
+    if (SafeHtml.isMarked(value)) nestedMarked = true;
+    return SafeHtml.markupOf(value);
+  }
+  if (Array.isArray(value)) {
+    if (depth >= MAX_NESTING) throw new TypeError(`rampart: html: arrays nested more than ${MAX_NESTING} deep.`);
+    let markup = '';
+    for (let index = 0; index < value.length; index++) {
+      const item: unknown = value[index];
+      markup += typeof item === 'object' && item !== null ? renderNested(item, depth + 1) : renderText(item, depth + 1);
+    }
+    return markup;
+  }
+  return renderText(value, 0);
 }
 
 function renderSlot(kind: SlotKind, value: unknown): string {
@@ -149,11 +186,11 @@ function renderSlot(kind: SlotKind, value: unknown): string {
     case 'rcdata':
       return escapeHtml(rcdataString(value));
     case 'attribute':
-      return escapeHtml(attributeString(value));
+      return typeof value === 'number' ? String(value) : escapeHtml(attributeString(value));
     case 'url':
       return escapeHtml(filterUrl(attributeString(value)));
     case 'url-part':
-      return escapeHtml(encodeURIComponent(wellFormed(attributeString(value))));
+      return encodeUrlPart(attributeString(value));
     case 'srcset':
       return escapeHtml(filterSrcset(attributeString(value)));
     case 'json': {
@@ -162,6 +199,24 @@ function renderSlot(kind: SlotKind, value: unknown): string {
       return text;
     }
   }
+}
+
+/**
+ * A value inside a URL: percent-encoded, so it cannot end the path segment or add a
+ * scheme. Of what `encodeURIComponent` leaves, only `'` needs escaping in markup.
+ */
+const URL_SAFE = /^[\w.~-]*$/;
+
+function encodeUrlPart(text: string): string {
+  // Names, ids and slugs are usually unreserved characters already: nothing to encode.
+  if (text.length < 128 && URL_SAFE.test(text)) return text;
+  let encoded: string;
+  try {
+    encoded = encodeURIComponent(text);
+  } catch {
+    encoded = encodeURIComponent(wellFormed(text));
+  }
+  return encoded.includes("'") ? encoded.replaceAll("'", '&#39;') : encoded;
 }
 
 /** Lone surrogates as U+FFFD: `encodeURIComponent` throws on them. */
@@ -221,6 +276,6 @@ function describeValue(value: unknown): string {
  */
 export function fillMarkers(page: SafeHtml, nonce: string, csrfField: (() => string) | undefined): string {
   const markup = SafeHtml.markupOf(page);
-  if (!markup.includes(MARKER)) return markup;
+  if (!SafeHtml.isMarked(page) || !markup.includes(MARKER)) return markup;
   return markup.replace(/\uFDD0([NF])/g, (_marker, which: string) => (which === 'N' ? nonce : (csrfField?.() ?? '')));
 }
