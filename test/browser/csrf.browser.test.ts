@@ -16,13 +16,12 @@
  * sees each of them change the state.
  */
 
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import type { Browser, BrowserContext, Cookie, Page } from 'playwright-core';
 import type { RampartOptions } from 'rampart';
 import { launchChromium, startFront, type Front } from '../support/browser.ts';
-import { ADAPTERS, rawRequest, startTarget, testOptions, type AdapterName, type Target } from '../support/targets.ts';
+import { ADAPTERS, closeServer, listen, rawRequest, startTarget, testOptions, type AdapterName, type Target } from '../support/targets.ts';
 
 const APP_HOST = 'app.test';
 const ATTACKER_HOST = 'evil.test';
@@ -86,19 +85,7 @@ interface AttackerServer {
   close(): Promise<void>;
 }
 
-function listen(server: Server): Promise<string> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
-  });
-}
 
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
-}
 
 function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name];

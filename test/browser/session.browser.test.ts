@@ -15,11 +15,10 @@
  */
 
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import type { Browser, BrowserContext, Cookie, Page } from 'playwright-core';
 import { launchChromium, startFront, type Front } from '../support/browser.ts';
-import { ADAPTERS, rawRequest, startTarget, testOptions, type Target } from '../support/targets.ts';
+import { ADAPTERS, closeServer, listen, rawRequest, startTarget, testOptions, type Target } from '../support/targets.ts';
 
 const SESSION_COOKIE = '__Host-session';
 const APP_HOST = 'app.test';
@@ -42,19 +41,7 @@ interface Recorder {
   close(): Promise<void>;
 }
 
-function listen(server: Server): Promise<string> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
-  });
-}
 
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
-}
 
 async function startRecorder(targetUrl: string): Promise<Recorder> {
   const target = new URL(targetUrl);

@@ -36,7 +36,8 @@ async function importExample(adapter: AdapterName): Promise<ExampleModule> {
   return (await import(`../../examples/${adapter}/app.mjs`)) as ExampleModule;
 }
 
-function listen(server: Server): Promise<string> {
+/** Listens on an ephemeral loopback port; resolves to the server's base URL. */
+export function listen(server: Server): Promise<string> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
@@ -50,6 +51,14 @@ function toHeaders(incoming: IncomingHttpHeaders): Headers {
     for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
   }
   return headers;
+}
+
+/** Closes a server, its kept-alive connections included. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
 }
 
 /** A raw HTTP/1.1 request to a running server. */
