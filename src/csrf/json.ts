@@ -6,6 +6,7 @@
  * where it was turned off.
  */
 
+import { readLimited } from '../_internal/body.ts';
 import { RampartError } from '../errors.ts';
 import { parseContentType } from './form.ts';
 
@@ -29,29 +30,9 @@ export async function readJson(request: Request, options: ReadJsonOptions = {}):
   const limit = options.limit ?? 1024 * 1024;
   const { type } = parseContentType(request.headers.get('content-type') ?? undefined);
   if (type !== 'application/json' && !/^application\/[\w.+-]+\+json$/.test(type)) throw new RampartError('json_media_type');
-  const declared = Number(request.headers.get('content-length'));
-  if (declared > limit) throw new RampartError('json_too_large');
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  if (request.body !== null) {
-    const reader = request.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      length += value.length;
-      if (length > limit) {
-        await reader.cancel();
-        throw new RampartError('json_too_large');
-      }
-      chunks.push(value);
-    }
-  }
-  const bytes = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
+  const bytes = await readLimited(request, limit);
+  if (bytes === 'too_large') throw new RampartError('json_too_large');
+  if (bytes === 'unreadable') throw new RampartError('json_malformed');
   try {
     return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (error) {

@@ -9,6 +9,7 @@
  */
 
 import { describe, isPlainObject, rejectUnknownKeys } from '../_internal/describe.ts';
+import { readLimited } from '../_internal/body.ts';
 import { errorResponse, RampartError } from '../errors.ts';
 
 /** One CSP violation, normalized from either report format. */
@@ -111,39 +112,6 @@ function parseReports(mediaType: string, json: unknown): CspViolation[] | null {
     if (report.type === 'csp-violation') violations.push(fromReportingApi(report.body));
   }
   return violations;
-}
-
-/** The body, or why there is none: over the limit, or the stream failed (client gone). */
-async function readLimited(request: Request, limit: number): Promise<Uint8Array | 'too_large' | 'unreadable'> {
-  const declared = request.headers.get('content-length');
-  if (declared !== null && Number(declared) > limit) return 'too_large';
-  if (!request.body) return new Uint8Array(0);
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    let chunk: ReadableStreamReadResult<Uint8Array>;
-    try {
-      chunk = await reader.read();
-    } catch {
-      return 'unreadable';
-    }
-    const { done, value } = chunk;
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => {});
-      return 'too_large';
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
 }
 
 /** A map that forgets its oldest entries beyond a size, so hostile clients cannot grow it. */
