@@ -337,7 +337,8 @@ export function analyze(strings: readonly string[], location: string): Compiled 
         afterTag = '';
       }
     }
-    statics.push(out);
+    // Built a character at a time, `out` is a rope; flattened once here, not on every render.
+    statics.push(flatten(out));
     if (part === strings.length - 1) break;
 
     // The slot after this static part.
@@ -527,4 +528,11 @@ function trimControls(text: string): string {
   let start = 0;
   while (start < text.length && text.charCodeAt(start) <= 0x20) start++;
   return text.slice(start);
+}
+
+/** The same string, flat: V8 keeps concatenations as ropes until something reads them whole. */
+function flatten(text: string): string {
+  // Number() of a non-numeric string reads it whole; the result is discarded.
+  void Number(text);
+  return text;
 }

@@ -71,6 +71,10 @@ export const INVALID_URL = 'about:invalid#rampart';
 export function filterUrl(url: string): string {
   const colon = url.indexOf(':');
   if (colon === -1) return url;
+  // The common case first, without allocating: http: and https: in any case.
+  if ((colon === 4 || colon === 5) && (url.charCodeAt(0) | 0x20) === 0x68 && (url.charCodeAt(1) | 0x20) === 0x74 && (url.charCodeAt(2) | 0x20) === 0x74 && (url.charCodeAt(3) | 0x20) === 0x70) {
+    if (colon === 4 || (url.charCodeAt(4) | 0x20) === 0x73) return url;
+  }
   for (let index = 0; index < colon; index++) {
     const code = url.charCodeAt(index);
     // '/', '?' or '#' before the colon: a relative URL whose path or query has a colon.

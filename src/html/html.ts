@@ -205,11 +205,19 @@ function renderSlot(kind: SlotKind, value: unknown): string {
  * A value inside a URL: percent-encoded, so it cannot end the path segment or add a
  * scheme. Of what `encodeURIComponent` leaves, only `'` needs escaping in markup.
  */
-const URL_SAFE = /^[\w.~-]*$/;
+/** True when `text` has only URL-unreserved characters (RFC 3986: letters, digits, `-._~`). */
+function isUnreserved(text: string): boolean {
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    const letter = (code | 0x20) >= 0x61 && (code | 0x20) <= 0x7a;
+    if (!letter && !(code >= 0x30 && code <= 0x39) && code !== 0x2d && code !== 0x2e && code !== 0x5f && code !== 0x7e) return false;
+  }
+  return true;
+}
 
 function encodeUrlPart(text: string): string {
   // Names, ids and slugs are usually unreserved characters already: nothing to encode.
-  if (text.length < 128 && URL_SAFE.test(text)) return text;
+  if (isUnreserved(text)) return text;
   let encoded: string;
   try {
     encoded = encodeURIComponent(text);
