@@ -193,12 +193,10 @@ export function timingSafeEqual(left: Uint8Array, right: Uint8Array): boolean {
 }
 
 /**
- * HMAC-SHA256, synchronous on every runtime: node:crypto where it exists, plain
- * JavaScript elsewhere (CSRF tokens are minted while a page renders).
+ * The first `length` bytes of HMAC-SHA256 into `out` at `offset`, synchronous on every
+ * runtime: node:crypto where it exists, plain JavaScript elsewhere (CSRF tokens are
+ * minted while a page renders).
  */
-export const hmacSha256Sync: (key: Uint8Array, data: Uint8Array) => Uint8Array = cryptoPrimitive.sync?.hmacSha256 ?? jsHmacSha256;
-
-/** The first `length` bytes of HMAC-SHA256 into `out` at `offset`, synchronous on every runtime. */
 export const hmacSha256IntoSync: (key: Uint8Array, data: Uint8Array, out: Uint8Array, offset: number, length: number) => void =
   cryptoPrimitive.sync?.hmacSha256Into ??
   ((key, data, out, offset, length) => out.set(jsHmacSha256(key, data).subarray(0, length), offset));
