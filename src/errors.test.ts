@@ -11,9 +11,10 @@ describe('error codes', () => {
     expect(rows).toEqual(codes.map((code) => [code, ERROR_CODES[code].status]));
   });
 
-  it('are client errors', () => {
+  it('are client errors, but for a full upload storage (507: the client may retry later)', () => {
     for (const code of codes) expect(ERROR_CODES[code].status).toBeGreaterThanOrEqual(400);
-    for (const code of codes) expect(ERROR_CODES[code].status).toBeLessThan(500);
+    for (const code of codes) if (code !== 'upload_storage_full') expect(ERROR_CODES[code].status).toBeLessThan(500);
+    expect(ERROR_CODES.upload_storage_full.status).toBe(507);
   });
 });
 

@@ -66,7 +66,7 @@ function codeOf(run: () => unknown): string {
 }
 
 /** A body as browsers write it. */
-function form(parts: readonly { name: string; filename?: string; type?: string; content: string }[], boundary = BOUNDARY): string {
+function form(parts: readonly { name: string; filename?: string | undefined; type?: string; content: string }[], boundary = BOUNDARY): string {
   let body = '';
   for (const part of parts) {
     body += `--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"`;
@@ -137,7 +137,8 @@ describe('MultipartParser', () => {
     expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
   });
 
-  const MALFORMED: readonly (readonly [string, string, string?])[] = [
+  const MALFORMED: readonly (readonly [label: string, body: string, code: string])[] = (
+  [
     ['empty body', ''],
     ['no delimiter at all', 'hello'],
     ['only the close delimiter', `--${BOUNDARY}--`, 'ok'],
@@ -163,9 +164,10 @@ describe('MultipartParser', () => {
     ['17 header lines', `--${BOUNDARY}\r\n${'X: y\r\n'.repeat(16)}Content-Disposition: form-data; name="a"\r\n\r\nx\r\n--${BOUNDARY}--`, 'upload_part_headers_too_large'],
     ['a 10 KiB preamble', `${'p'.repeat(10240)}\r\n${SAMPLE}`],
     ['10 000 empty parts', `${`--${BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\n\r\n\r\n`.repeat(10000)}--${BOUNDARY}--`, 'upload_too_many_parts'],
-  ];
+  ] satisfies readonly (readonly [string, string, string?])[]
+).map(([label, body, code]) => [label, body, code ?? 'upload_malformed'] as const);
 
-  it.each(MALFORMED)('refuses %s, cut anywhere', (_label, body, expected = 'upload_malformed') => {
+  it.each(MALFORMED)('refuses %s, cut anywhere', (_label, body, expected) => {
     expect(codeOf(() => parse(body))).toBe(expected);
     for (const size of [1, 5, 64]) expect(codeOf(() => parse(body, { chunks: [size] }))).toBe(expected);
   });

@@ -1,0 +1,292 @@
+/**
+ * `rampart/uploads/disk`: uploads on the local file system (Node).
+ *
+ * Layout under the directory (created 0700, and refused when others may write to it):
+ * - `incoming/<host>.<pid>/<id>`: files being received, one folder per process;
+ * - `<id[0..1]>/<id>` and `<id[0..1]>/<id>.json`: committed files and their metadata.
+ *
+ * Files are created exclusively (`O_CREAT | O_EXCL | O_NOFOLLOW`, mode 0600): nothing is
+ * ever overwritten and no symlink is followed. Names are the random ids only, so no
+ * client input reaches a path. A file appears under its id only once complete (a
+ * rename), and what a crash leaves behind in `incoming/` is removed at the next start.
+ *
+ * @example
+ * ```ts
+ * import { uploads } from 'rampart/uploads'
+ * import { diskStorage } from 'rampart/uploads/disk'
+ *
+ * const files = uploads({ storage: diskStorage({ directory: './data/uploads' }), allowedTypes: ['image/png'] })
+ * ```
+ *
+ * @packageDocumentation
+ */
+
+import { constants, lstatSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join, resolve, sep } from 'node:path';
+import { describe } from '../_internal/describe.ts';
+import type { OpenedUpload, StoredUpload, UploadSink, UploadStorage } from './storage.ts';
+import { UPLOAD_TYPES } from './sniff.ts';
+
+/** Options of `diskStorage`. */
+export interface DiskStorageOptions {
+  /** The directory for uploads, outside every directory the site serves. Created if missing. */
+  readonly directory: string;
+  /** `fsync` each file before it is committed (survives a power loss, not only a crash). Default `true`. */
+  readonly fsync?: boolean;
+  /**
+   * Files in another process's `incoming/` folder older than this are removed at start
+   * (a process that died on another host sharing the directory). Default one hour.
+   */
+  readonly staleAfterMs?: number;
+}
+
+const ID = /^[0-9a-f]{32}$/;
+const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
+const READ_CHUNK = 64 * 1024;
+
+/**
+ * A storage on the local disk. Creating it prepares the directory and removes the
+ * leftovers of a crash (synchronously: call it at startup).
+ */
+export function diskStorage(options: DiskStorageOptions): UploadStorage {
+  if (typeof options !== 'object' || options === null || typeof options.directory !== 'string' || options.directory === '') {
+    throw new TypeError(`rampart: diskStorage: directory: expected the path of the uploads directory, got ${describe(options?.directory)}.`);
+  }
+  const fsync = options.fsync ?? true;
+  const staleAfterMs = options.staleAfterMs ?? 60 * 60 * 1000;
+  const root = prepareRoot(resolve(options.directory));
+  const incomingRoot = join(root, 'incoming');
+  mkdirSync(incomingRoot, { recursive: true, mode: 0o700 });
+  const ownFolder = `${hostname()}.${process.pid}`;
+  sweep(incomingRoot, ownFolder, staleAfterMs);
+  const incoming = join(incomingRoot, ownFolder);
+  mkdirSync(incoming, { recursive: true, mode: 0o700 });
+
+  const dataPath = (id: string): string => join(root, id.slice(0, 2), id);
+
+  return {
+    async create(id) {
+      if (!ID.test(id)) throw new TypeError(`rampart: diskStorage: ${describe(id)} is not an upload id.`);
+      const partial = join(incoming, id);
+      const handle = await open(partial, CREATE_FLAGS, 0o600);
+      return new DiskSink(handle, partial, incoming, root, fsync);
+    },
+
+    async open(id): Promise<OpenedUpload | undefined> {
+      if (!ID.test(id)) return undefined;
+      const path = dataPath(id);
+      let upload: StoredUpload;
+      let handle: FileHandle;
+      try {
+        upload = parseMetadata(await readFile(`${path}.json`, { encoding: 'utf8', flag: READ_FLAGS }), id);
+        handle = await open(path, READ_FLAGS);
+      } catch (error) {
+        if (isMissing(error)) return undefined;
+        throw error;
+      }
+      const stats = await handle.stat();
+      if (!stats.isFile() || stats.size !== upload.size) {
+        await handle.close();
+        return undefined;
+      }
+      return { upload, body: fileStream(handle) };
+    },
+
+    async remove(id) {
+      if (!ID.test(id)) return false;
+      const path = dataPath(id);
+      // Metadata first: without it the file is not found, whatever happens next.
+      const removed = await unlink(`${path}.json`).then(
+        () => true,
+        (error: unknown) => (isMissing(error) ? false : Promise.reject(error as Error)),
+      );
+      await unlink(path).catch((error: unknown) => (isMissing(error) ? undefined : Promise.reject(error as Error)));
+      return removed;
+    },
+  };
+}
+
+/** Resolves the directory (creating it 0700) and refuses one that is not safe to keep uploads in. */
+function prepareRoot(directory: string): string {
+  mkdirSync(directory, { recursive: true, mode: 0o700 });
+  const real = realpathSync(directory);
+  const stats = statSync(real);
+  if (!stats.isDirectory()) throw new TypeError(`rampart: diskStorage: directory: ${describe(directory)} is not a directory.`);
+  if ((stats.mode & 0o002) !== 0) {
+    throw new TypeError(
+      `rampart: diskStorage: directory: ${describe(directory)} is writable by every user; other users could plant files or links in it. Use a directory only the app can write (chmod 700).`,
+    );
+  }
+  return real;
+}
+
+/**
+ * Removes what a crash left in `incoming/`: this process's folder name reused (a
+ * previous process with the same pid), folders of processes of this host that are no
+ * longer running, and old files in any other folder.
+ */
+function sweep(incomingRoot: string, ownFolder: string, staleAfterMs: number): void {
+  const host = hostname();
+  const now = Date.now();
+  for (const entry of readdirSync(incomingRoot)) {
+    const folder = join(incomingRoot, entry);
+    const dot = entry.lastIndexOf('.');
+    const pid = Number(entry.slice(dot + 1));
+    const sameHost = entry.slice(0, dot) === host;
+    if (entry === ownFolder || (sameHost && Number.isSafeInteger(pid) && !isRunning(pid))) {
+      rmSync(folder, { recursive: true, force: true });
+      continue;
+    }
+    let names: string[];
+    try {
+      names = readdirSync(folder);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const path = join(folder, name);
+      try {
+        if (now - lstatSync(path).mtimeMs > staleAfterMs) rmSync(path, { force: true });
+      } catch {
+        // Gone already: another process swept it.
+      }
+    }
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, under another user.
+    return (error as { code?: string }).code === 'EPERM';
+  }
+}
+
+/** A file being written: writes are queued in order; `abort` closes, then unlinks (closing first, so no descriptor outlives the file). */
+class DiskSink implements UploadSink {
+  readonly #handle: FileHandle;
+  readonly #partial: string;
+  readonly #incoming: string;
+  readonly #root: string;
+  readonly #fsync: boolean;
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+  #settled = false;
+
+  constructor(handle: FileHandle, partial: string, incoming: string, root: string, fsync: boolean) {
+    this.#handle = handle;
+    this.#partial = partial;
+    this.#incoming = incoming;
+    this.#root = root;
+    this.#fsync = fsync;
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    if (this.#settled) return Promise.reject(new TypeError('rampart: diskStorage: write after commit or abort.'));
+    const done = this.#queue.then(() => writeAll(this.#handle, bytes));
+    this.#queue = done.catch(() => {});
+    return done;
+  }
+
+  async commit(upload: StoredUpload): Promise<void> {
+    if (this.#settled) throw new TypeError('rampart: diskStorage: commit after commit or abort.');
+    await this.#queue;
+    if (this.#fsync) await this.#handle.datasync();
+    await this.#close();
+    const id = upload.id;
+    const shard = join(this.#root, id.slice(0, 2));
+    await mkdir(shard, { recursive: true, mode: 0o700 });
+    const metadata = join(this.#incoming, `${id}.json`);
+    const handle = await open(metadata, CREATE_FLAGS, 0o600);
+    try {
+      await handle.writeFile(JSON.stringify(upload));
+      if (this.#fsync) await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    // The file first, then its metadata: until both are in place, `open` finds nothing.
+    const target = join(shard, id);
+    if (!target.startsWith(this.#root + sep)) throw new TypeError('rampart: diskStorage: an upload path left the directory.');
+    await rename(this.#partial, target);
+    await rename(metadata, `${target}.json`);
+    this.#settled = true;
+  }
+
+  async abort(): Promise<void> {
+    if (this.#settled) return;
+    this.#settled = true;
+    await this.#queue;
+    await this.#close().catch(() => {});
+    await rm(this.#partial, { force: true }).catch(() => {});
+    await rm(join(this.#incoming, `${this.#partial.slice(this.#partial.lastIndexOf(sep) + 1)}.json`), { force: true }).catch(() => {});
+  }
+
+  async #close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#handle.close();
+  }
+}
+
+async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
+    offset += bytesWritten;
+  }
+}
+
+/** A Web stream over an open file; the file is closed at the end, on error and on cancel. */
+function fileStream(handle: FileHandle): ReadableStream<Uint8Array> {
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await handle.close().catch(() => {});
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const buffer = new Uint8Array(READ_CHUNK);
+        const { bytesRead } = await handle.read(buffer, 0, READ_CHUNK, null);
+        if (bytesRead === 0) {
+          await close();
+          controller.close();
+          return;
+        }
+        controller.enqueue(buffer.subarray(0, bytesRead));
+      } catch (error) {
+        await close();
+        controller.error(error);
+      }
+    },
+    cancel: close,
+  });
+}
+
+function parseMetadata(text: string, id: string): StoredUpload {
+  const value = JSON.parse(text) as Partial<StoredUpload> | null;
+  if (
+    value === null ||
+    value.id !== id ||
+    typeof value.type !== 'string' ||
+    !Object.hasOwn(UPLOAD_TYPES, value.type) ||
+    !Number.isSafeInteger(value.size) ||
+    typeof value.name !== 'string' ||
+    typeof value.field !== 'string' ||
+    typeof value.created !== 'number'
+  ) {
+    throw new Error(`rampart: diskStorage: the metadata of upload ${id} is damaged.`);
+  }
+  return value as StoredUpload;
+}
+
+function isMissing(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP';
+}
