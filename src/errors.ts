@@ -92,6 +92,16 @@ export class RampartError extends Error {
     this.status = entry.status;
     this.retryable = entry.retryable === true;
   }
+
+  /**
+   * This error's response, without content negotiation (HTML). Frameworks that answer
+   * errors with a `getResponse()` method use it (Hono's default error handler does,
+   * instead of logging an expected refusal as a crash); rampart's adapters replace it
+   * with the negotiated `errorResponse`.
+   */
+  getResponse(): Response {
+    return errorResponse(this);
+  }
 }
 
 /** True when `value` is a `RampartError` (also across copies of the package). */

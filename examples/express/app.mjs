@@ -2,7 +2,8 @@
 import { createServer as createHttpServer } from 'node:http';
 import express from 'express';
 import { rampart } from 'rampart';
-import { rampartErrors, rampartExpress } from 'rampart/adapters/express';
+import { rampartErrors, rampartExpress, sendResponse } from 'rampart/adapters/express';
+import { createFiles, pathAfter, receiveUpload, serveStatic, serveUpload } from '../shared/files.mjs';
 import { createState, data, echo, embedOverrides, embedPage, exampleOptions, homePage, sessionRoutes } from '../shared/pages.mjs';
 
 function send(res, { status, location, html }) {
@@ -16,6 +17,7 @@ export function createApp(options) {
   const app = express();
   const form = express.urlencoded({ extended: false, limit: '64kb' });
   const state = createState();
+  const files = createFiles(options?.uploadsDirectory);
 
   app.use(rampartExpress(security));
   app.get('/', (req, res) => {
@@ -42,6 +44,17 @@ export function createApp(options) {
   });
   app.post('/logout', async (req, res) => {
     send(res, await sessionRoutes.logout(await req.rampart.session()));
+  });
+  app.post('/upload', async (req, res) => {
+    await sendResponse(res, await receiveUpload(files, req));
+  });
+  app.get('/uploads/:id', async (req, res) => {
+    await sendResponse(res, await serveUpload(files, req.params.id, req));
+  });
+  // Mounted, so `req.url` is what follows /files, still percent-encoded.
+  app.use('/files', async (req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    await sendResponse(res, await serveStatic(files, pathAfter(req.url, '/'), req));
   });
   app.use(rampartErrors(security));
   return app;

@@ -2,6 +2,7 @@
 import Fastify from 'fastify';
 import { rampart } from 'rampart';
 import { rampartFastify } from 'rampart/adapters/fastify';
+import { createFiles, pathAfter, receiveUpload, serveStatic, serveUpload } from '../shared/files.mjs';
 import { createState, data, echo, embedOverrides, embedPage, exampleOptions, homePage, sessionRoutes } from '../shared/pages.mjs';
 
 function send(reply, { status, location, html }) {
@@ -14,6 +15,7 @@ export async function createApp(options) {
   const embeddable = security.headerPolicy(embedOverrides);
   const app = Fastify();
   const state = createState();
+  const files = createFiles(options?.uploadsDirectory);
 
   await app.register(rampartFastify(security));
   // Fastify parses JSON only; login forms are urlencoded.
@@ -33,6 +35,10 @@ export async function createApp(options) {
   app.post('/login', async (request, reply) => send(reply, await sessionRoutes.login(await request.rampart.session(), request.body?.user, request.rampart)));
   app.get('/me', async (request, reply) => send(reply, sessionRoutes.me(await request.rampart.session(), request.rampart)));
   app.post('/logout', async (request, reply) => send(reply, await sessionRoutes.logout(await request.rampart.session())));
+  // rampart leaves multipart bodies unread on request.raw.
+  app.post('/upload', async (request, reply) => reply.send(await receiveUpload(files, request.raw)));
+  app.get('/uploads/:id', async (request, reply) => reply.send(await serveUpload(files, request.params.id, request.raw)));
+  app.get('/files/*', async (request, reply) => reply.send(await serveStatic(files, pathAfter(request.raw.url, '/files/'), request.raw)));
   return app;
 }
 

@@ -2,6 +2,7 @@
 import { createAdaptorServer } from '@hono/node-server';
 import { rampart } from 'rampart';
 import { rampartFetch } from 'rampart/adapters/fetch';
+import { createFiles, pathAfter, receiveUpload, serveStatic, serveUpload } from '../shared/files.mjs';
 import { createState, data, echo, embedOverrides, embedPage, exampleOptions, homePage, sessionRoutes } from '../shared/pages.mjs';
 
 const html = { 'content-type': 'text/html; charset=utf-8' };
@@ -20,6 +21,7 @@ export function createApp(options) {
   const security = rampart(exampleOptions(options));
   const embeddable = security.headerPolicy(embedOverrides);
   const state = createState();
+  const files = createFiles(options?.uploadsDirectory);
 
   const fetch = rampartFetch(
     security,
@@ -37,6 +39,9 @@ export function createApp(options) {
       if (request.method === 'POST' && pathname === '/login') return send(await sessionRoutes.login(await context.session(), await field(request, 'user'), context));
       if (reading && pathname === '/me') return send(sessionRoutes.me(await context.session(), context));
       if (request.method === 'POST' && pathname === '/logout') return send(await sessionRoutes.logout(await context.session()));
+      if (request.method === 'POST' && pathname === '/upload') return receiveUpload(files, request);
+      if (reading && pathname.startsWith('/uploads/')) return serveUpload(files, pathname.slice('/uploads/'.length), request);
+      if (reading && pathname.startsWith('/files/')) return serveStatic(files, pathAfter(pathname, '/files/'), request);
       return new Response('Not Found\n', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' } });
     },
     // Under @hono/node-server the socket is passed beside the request: it, not the

@@ -3,6 +3,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import { rampart } from 'rampart';
 import { rampartHono } from 'rampart/adapters/hono';
+import { createFiles, pathAfter, receiveUpload, serveStatic, serveUpload } from '../shared/files.mjs';
 import { createState, data, echo, embedOverrides, embedPage, exampleOptions, homePage, sessionRoutes } from '../shared/pages.mjs';
 
 function send(c, { status, location, html }) {
@@ -21,6 +22,7 @@ export function createApp(options, middleware = rampartHono) {
   const embeddable = security.headerPolicy(embedOverrides);
   const app = new Hono();
   const state = createState();
+  const files = createFiles(options?.uploadsDirectory);
 
   app.use(middleware(security));
   app.get('/', (c) => c.html(homePage(c.get('rampart'))));
@@ -34,6 +36,9 @@ export function createApp(options, middleware = rampartHono) {
   app.post('/login', async (c) => send(c, await sessionRoutes.login(await c.get('rampart').session(), await field(c, 'user'), c.get('rampart'))));
   app.get('/me', async (c) => send(c, sessionRoutes.me(await c.get('rampart').session(), c.get('rampart'))));
   app.post('/logout', async (c) => send(c, await sessionRoutes.logout(await c.get('rampart').session())));
+  app.post('/upload', (c) => receiveUpload(files, c.req.raw));
+  app.get('/uploads/:id', (c) => serveUpload(files, c.req.param('id'), c.req.raw));
+  app.get('/files/*', (c) => serveStatic(files, pathAfter(new URL(c.req.url).pathname, '/files/'), c.req.raw));
   return app;
 }
 

@@ -1,7 +1,8 @@
 // The reference app on node:http.
 import { createServer as createHttpServer } from 'node:http';
 import { rampart } from 'rampart';
-import { rampartNode } from 'rampart/adapters/node';
+import { rampartNode, sendResponse } from 'rampart/adapters/node';
+import { createFiles, pathAfter, receiveUpload, serveStatic, serveUpload } from '../shared/files.mjs';
 import { createState, data, echo, embedOverrides, embedPage, exampleOptions, homePage, sessionRoutes } from '../shared/pages.mjs';
 
 const FORM_LIMIT = 64 * 1024;
@@ -31,6 +32,7 @@ export function createServer(options) {
   const security = rampart(exampleOptions(options));
   const embeddable = security.headerPolicy(embedOverrides);
   const state = createState();
+  const files = createFiles(options?.uploadsDirectory);
 
   return createHttpServer(
     rampartNode(security, async (req, res, context) => {
@@ -61,6 +63,12 @@ export function createServer(options) {
         send(res, sessionRoutes.me(await context.session(), context));
       } else if (posting && path === '/logout') {
         send(res, await sessionRoutes.logout(await context.session()));
+      } else if (posting && path === '/upload') {
+        await sendResponse(res, await receiveUpload(files, req));
+      } else if (reading && path.startsWith('/uploads/')) {
+        await sendResponse(res, await serveUpload(files, path.slice('/uploads/'.length), req));
+      } else if (reading && path.startsWith('/files/')) {
+        await sendResponse(res, await serveStatic(files, pathAfter(req.url, '/files/'), req));
       } else {
         res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
         res.end('Not Found\n');

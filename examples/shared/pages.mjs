@@ -37,6 +37,10 @@ export function homePage(context) {
 <form method="post" action="/login">
 <label>User <input name="user" autocomplete="username" required></label>
 <button>Log in</button>
+</form>
+<form method="post" action="/upload" enctype="multipart/form-data">
+<label>File <input type="file" name="file" required></label>
+<button>Upload</button>
 </form>`,
     ),
   );
@@ -61,7 +65,9 @@ export const data = { ok: true, service: 'rampart reference app' };
 
 /** Options every example starts from; tests and `run.mjs` add to them. */
 export function exampleOptions(options = {}) {
-  return { reports: { sink: () => {} }, session: { store: new MemorySessionStore() }, ...options };
+  // `uploadsDirectory` is the app's own option (see shared/files.mjs), not rampart's.
+  const { uploadsDirectory: _uploadsDirectory, ...rest } = options;
+  return { reports: { sink: () => {} }, session: { store: new MemorySessionStore() }, ...rest };
 }
 
 /** User names the reference app accepts at `POST /login`. */

@@ -22,7 +22,7 @@
 import type { ErrorRequestHandler, NextFunction, Request as ExpressRequest, RequestHandler, Response as ExpressResponse } from 'express';
 import { RequestContext, type Rampart } from '../rampart.ts';
 import { NodeIncoming } from './_node/incoming.ts';
-import { protectResponse, sendResponse } from './_node/response.ts';
+import { protectResponse, sendResponse as writeResponse } from './_node/response.ts';
 
 declare global {
   // Express's own extension point for request properties.
@@ -77,7 +77,7 @@ export function rampartExpress(security: Rampart): RequestHandler {
 
 function proceed(started: RequestContext | Response, request: ExpressRequest, response: ExpressResponse, next: NextFunction): void {
   if (!(started instanceof RequestContext)) {
-    sendResponse(response, started, request.method).catch(next);
+    writeResponse(response, started, request.method).catch(next);
     return;
   }
   expose(request, started);
@@ -85,6 +85,19 @@ function proceed(started: RequestContext | Response, request: ExpressRequest, re
   response.locals.nonce = started.nonce;
   protectResponse(response, started);
   next();
+}
+
+/**
+ * Writes a Web `Response` (from `uploads.serve`, `staticFiles().serve` or your own code)
+ * as the Express response, body streamed, headers as rampart secures them.
+ *
+ * @example
+ * ```ts
+ * app.get('/uploads/:id', async (req, res) => sendResponse(res, await files.serve(req.params.id, req)))
+ * ```
+ */
+export async function sendResponse(response: ExpressResponse, web: Response): Promise<void> {
+  await writeResponse(response, web, response.req.method);
 }
 
 /**
@@ -98,6 +111,6 @@ export function rampartErrors(security: Rampart): ErrorRequestHandler {
       return;
     }
     for (const name of response.getHeaderNames()) response.removeHeader(name);
-    sendResponse(response, security.failureResponse(error, request.headers.accept), request.method).catch(next);
+    writeResponse(response, security.failureResponse(error, request.headers.accept), request.method).catch(next);
   };
 }

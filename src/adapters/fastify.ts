@@ -41,6 +41,13 @@ export function rampartFastify(security: Rampart): FastifyPluginCallback {
       return;
     }
     app.decorateRequest('rampart', null as unknown as RequestContext);
+    // Fastify answers 415 to a content type it has no parser for; multipart bodies are left
+    // unread on \`request.raw\` for rampart/uploads (or a multipart plugin registered before this one).
+    if (!app.hasContentTypeParser('multipart/form-data')) {
+      app.addContentTypeParser('multipart/form-data', function leaveMultipartUnread(_request, _payload, done) {
+        done(null, undefined);
+      });
+    }
     app.addHook('onRequest', (request, reply, next) => {
       const started = security.begin(new NodeIncoming(request.raw));
       const proceed = (settled: RequestContext | Response): void => {

@@ -21,7 +21,7 @@
 import { ServerResponse, type IncomingMessage } from 'node:http';
 import { RequestContext, type Rampart } from '../rampart.ts';
 import { NodeIncoming } from './_node/incoming.ts';
-import { protectResponse, sendResponse } from './_node/response.ts';
+import { protectResponse, sendResponse as writeResponse } from './_node/response.ts';
 
 /** A node:http handler that also receives the request's rampart context. */
 export type ProtectedNodeHandler = (request: IncomingMessage, response: ServerResponse, context: RequestContext) => unknown;
@@ -73,7 +73,20 @@ function run(security: Rampart, handler: ProtectedNodeHandler, request: Incoming
 const CONTEXT = Symbol('rampart.context');
 type ContextCarrier = IncomingMessage & { [CONTEXT]?: RequestContext };
 
-/** The rampart context of a request handled by `rampartNode`. */
+/**
+ * Writes a Web \`Response\` (from \`uploads.serve\`, \`staticFiles().serve\` or your own
+ * code) to a node:http response, body streamed, headers as rampart secures them.
+ *
+ * @example
+ * ```ts
+ * await sendResponse(res, await files.serve(id, req))
+ * ```
+ */
+export async function sendResponse(response: ServerResponse, web: Response): Promise<void> {
+  await writeResponse(response, web, response.req?.method ?? 'GET');
+}
+
+/** The rampart context of a request handled by \`rampartNode\`. */
 export function contextOf(request: IncomingMessage): RequestContext {
   const context = (request as ContextCarrier)[CONTEXT];
   if (!context) throw new TypeError('rampart: this request did not go through rampartNode(); wrap the handler with it.');
@@ -82,7 +95,7 @@ export function contextOf(request: IncomingMessage): RequestContext {
 
 async function respondWith(response: ServerResponse, result: Response, method: string): Promise<void> {
   try {
-    await sendResponse(response, result, method);
+    await writeResponse(response, result, method);
   } catch {
     // The client went away mid-request (or mid-response): nothing left to answer.
     response.destroy();
@@ -96,5 +109,5 @@ function fail(security: Rampart, request: IncomingMessage, response: ServerRespo
     return;
   }
   for (const name of response.getHeaderNames()) response.removeHeader(name);
-  void sendResponse(response, failure, request.method ?? 'GET');
+  void writeResponse(response, failure, request.method ?? 'GET');
 }
