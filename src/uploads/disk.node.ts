@@ -2,7 +2,7 @@
  * `rampart/uploads/disk`: uploads on the local file system (Node).
  *
  * Layout under the directory (created 0700, and refused when others may write to it):
- * - `incoming/<host>.<pid>/<id>`: files being received, one folder per process;
+ * - `incoming/<host>.<pid>.<start>/<id>`: files being received, one folder per process;
  * - `<id[0..1]>/<id>` and `<id[0..1]>/<id>.json`: committed files and their metadata.
  *
  * Files are created exclusively (`O_CREAT | O_EXCL | O_NOFOLLOW`, mode 0600): nothing is
@@ -46,6 +46,11 @@ const ID = /^[0-9a-f]{32}$/;
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
 const READ_CHUNK = 64 * 1024;
+/**
+ * When this process started (ms): with the pid, it tells this process's folder from one
+ * a crashed process with the same pid left (in a container, the app is pid 1 every time).
+ */
+const PROCESS_STARTED = Math.round(Date.now() - process.uptime() * 1000);
 
 /**
  * A storage on the local disk. Creating it prepares the directory and removes the
@@ -60,7 +65,7 @@ export function diskStorage(options: DiskStorageOptions): UploadStorage {
   const root = prepareRoot(resolve(options.directory));
   const incomingRoot = join(root, 'incoming');
   mkdirSync(incomingRoot, { recursive: true, mode: 0o700 });
-  const ownFolder = `${hostname()}.${process.pid}`;
+  const ownFolder = `${hostname()}.${process.pid}.${PROCESS_STARTED}`;
   sweep(incomingRoot, ownFolder, staleAfterMs);
   const incoming = join(incomingRoot, ownFolder);
   mkdirSync(incoming, { recursive: true, mode: 0o700 });
@@ -124,19 +129,23 @@ function prepareRoot(directory: string): string {
 }
 
 /**
- * Removes what a crash left in `incoming/`: this process's folder name reused (a
- * previous process with the same pid), folders of processes of this host that are no
- * longer running, and old files in any other folder.
+ * Removes what a crash left in `incoming/`: folders of processes of this host that are
+ * no longer running (or whose pid now belongs to another process), and, in folders of
+ * other hosts sharing the directory, files older than `staleAfterMs`.
  */
 function sweep(incomingRoot: string, ownFolder: string, staleAfterMs: number): void {
   const host = hostname();
   const now = Date.now();
   for (const entry of readdirSync(incomingRoot)) {
+    if (entry === ownFolder) continue;
     const folder = join(incomingRoot, entry);
-    const dot = entry.lastIndexOf('.');
-    const pid = Number(entry.slice(dot + 1));
-    const sameHost = entry.slice(0, dot) === host;
-    if (entry === ownFolder || (sameHost && Number.isSafeInteger(pid) && !isRunning(pid))) {
+    // `<host>.<pid>.<start>`; host names may contain dots.
+    const parts = entry.split('.');
+    const started = Number(parts.pop());
+    const pid = Number(parts.pop());
+    const sameHost = parts.join('.') === host;
+    const wellFormed = Number.isSafeInteger(pid) && pid > 0 && Number.isSafeInteger(started);
+    if (sameHost && wellFormed && (pid === process.pid || !isRunning(pid))) {
       rmSync(folder, { recursive: true, force: true });
       continue;
     }

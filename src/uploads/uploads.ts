@@ -74,8 +74,11 @@ export interface ReceivedForm {
 export interface NodeReadableRequest {
   readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>;
   read(): unknown;
-  on(event: string, listener: (...args: never[]) => void): unknown;
-  off(event: string, listener: (...args: never[]) => void): unknown;
+  // `any`, as in Node's own EventEmitter typing: listeners of every event must fit.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  off(event: string, listener: (...args: any[]) => void): unknown;
   resume(): unknown;
   destroy(error?: Error): unknown;
   readonly readableEnded?: boolean;
