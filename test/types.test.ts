@@ -8,6 +8,10 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import { CSP, NONCE, rampart, type HeadersOptions, type RequestContext } from 'rampart';
 import type { CspDirectives } from 'rampart/headers';
 import { rampartFetch } from 'rampart/adapters/fetch';
+import { memoryStorage, uploads, type UploadSource } from 'rampart/uploads';
+import type { IncomingMessage } from 'node:http';
+import type { Request as ExpressRequest } from 'express';
+import type { FastifyRequest } from 'fastify';
 
 const key = 'nv1QpAe2PgR4gV5tLS1Yjq8dXsQ4iu3CI3SxzAEDc8s';
 const quiet = { warn: () => {} };
@@ -59,5 +63,14 @@ describe('public types', () => {
     expectTypeOf<RequestContext['nonce']>().toEqualTypeOf<string>();
     expectTypeOf(NONCE).toEqualTypeOf<"'nonce'">();
     expectTypeOf(CSP.self).toEqualTypeOf<"'self'">();
+  });
+  it('take every framework request as an upload source, and only allowlisted types', () => {
+    expectTypeOf<Request>().toMatchTypeOf<UploadSource>();
+    expectTypeOf<IncomingMessage>().toMatchTypeOf<UploadSource>();
+    expectTypeOf<ExpressRequest>().toMatchTypeOf<UploadSource>();
+    expectTypeOf<FastifyRequest['raw']>().toMatchTypeOf<UploadSource>();
+    // @ts-expect-error SVG is not an upload type: it can carry script
+    const svg = () => uploads({ storage: memoryStorage(), allowedTypes: ['image/svg+xml'] });
+    expect(svg).toThrow(/^rampart: /);
   });
 });
