@@ -135,6 +135,8 @@ export function analyze(strings: readonly string[], location: string): Compiled 
   let valueText = '';
   let valueHasSlot = false;
   let tagAttributes = new Map<string, string | null>();
+  /** The static text before the first slot of each attribute of the current tag that has one. */
+  let slotPrefixes = new Map<string, string>();
   // Content state.
   let rawEnd = ''; // the end tag that closes the current raw text or RCDATA element
   let rcdata = false;
@@ -175,6 +177,7 @@ export function analyze(strings: readonly string[], location: string): Compiled 
             tagName = character.toLowerCase();
             endTag = false;
             tagAttributes = new Map();
+            slotPrefixes = new Map();
           } else {
             state = S.DATA;
             index--;
@@ -364,6 +367,7 @@ export function analyze(strings: readonly string[], location: string): Compiled 
         // After a slot at the start of a URL, or after a static relative prefix with no
         // path yet, the static text that follows must not supply a scheme.
         schemeOpen = kind === 'url' || (kind === 'url-part' && !valueHasSlot && valueText.search(/[:/?#]/) === -1);
+        if (!valueHasSlot) slotPrefixes.set(attributeName, valueText);
         valueHasSlot = true;
         break;
       }
@@ -466,7 +470,7 @@ export function analyze(strings: readonly string[], location: string): Compiled 
       written = `${selfClosing ? written.slice(0, -1) : written} nonce="${NONCE_MARKER}"${selfClosing ? '/' : ''}`;
     }
     // The CSRF field goes right after the `>`: the first thing the form submits.
-    if (tagName === 'form' && isPost(tagAttributes.get('method')) && isSameOriginAction(tagAttributes.get('action'))) afterTag = CSRF_MARKER;
+    if (tagName === 'form' && isPost(tagAttributes.get('method')) && isSameOriginAction(tagAttributes.get('action'), slotPrefixes.get('action'))) afterTag = CSRF_MARKER;
     if (RAW_TEXT.has(tagName) || RCDATA.has(tagName)) {
       rawEnd = tagName;
       rcdata = RCDATA.has(tagName);
@@ -484,10 +488,14 @@ function isPost(method: string | null | undefined): boolean {
   return typeof method === 'string' && method.trim().toLowerCase() === 'post';
 }
 
-/** A form action that stays on this origin: none, or a static relative URL. */
-function isSameOriginAction(action: string | null | undefined): boolean {
+/**
+ * A form action that stays on this origin: none, a static relative URL, or one whose
+ * data comes after a static path such as `/statuses/` (the data is percent-encoded
+ * there, so it cannot make the path `//host`).
+ */
+function isSameOriginAction(action: string | null | undefined, prefixBeforeSlot: string | undefined): boolean {
   if (action === undefined) return true;
-  if (action === null) return false; // from data: unknown
+  if (action === null) return prefixBeforeSlot !== undefined && /^\/[^/\\]/.test(trimControls(decodeReferences(prefixBeforeSlot).replace(/[\t\n\r]/g, '')));
   const value = action.trim();
   if (value.startsWith('//') || value.startsWith('\\') || value.startsWith('/\\')) return false;
   const colon = value.indexOf(':');

@@ -384,6 +384,18 @@ describe('the request context', () => {
     expect(tokens[0]).not.toBe(tokens[1]);
   });
 
+  it('also starts a POST form whose action puts data after a static same-origin path', async () => {
+    const request = await context();
+    const id = '//evil.example/x';
+    const page = request.render(
+      html`<form method="post" action="/statuses/${id}/delete"></form><form method="post" action="/${id}"></form><form method="post" action="&#47;&#47;${id}"></form><form method="post" action=" /s/${id}"></form><form method="post" action="//${id}"></form>`,
+    );
+    const forms = parsed(page).filter((element) => element.tagName === 'form');
+    const first = (form: Element) => (form.childNodes[0] as Element | undefined)?.attrs?.find((attribute) => attribute.name === 'name')?.value;
+    expect(forms.map(first)).toEqual(['csrf_token', undefined, undefined, 'csrf_token', undefined]);
+    expect(page).toContain('action="/statuses/%2F%2Fevil.example%2Fx/delete"');
+  });
+
   it('adds the field where the author asks with csrfField(), and nothing without CSRF', async () => {
     const request = await context();
     expect(request.render(html`<form method="post" action="https://app.example/x">${csrfField()}</form>`)).toMatch(/^<form method="post" action="https:\/\/app.example\/x"><input type="hidden" name="csrf_token" value="[\w-]{50}"><\/form>$/);
