@@ -1,0 +1,156 @@
+// The status feed's data: users, statuses and revoked sessions, in one SQLite file.
+// Every query is a prepared statement with bound parameters; the schema is created
+// and migrated at startup (PRAGMA user_version counts the migrations applied).
+import Database from 'better-sqlite3';
+
+const MIGRATIONS = [
+  `CREATE TABLE users (
+     id INTEGER PRIMARY KEY,
+     username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+     password_hash TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE statuses (
+     id INTEGER PRIMARY KEY,
+     user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+     text TEXT NOT NULL,
+     attachment_id TEXT,
+     attachment_type TEXT,
+     attachment_name TEXT,
+     attachment_size INTEGER,
+     created_at INTEGER NOT NULL
+   );
+   CREATE INDEX statuses_by_user ON statuses (user_id, id);
+   CREATE TABLE revoked_sessions (
+     id TEXT PRIMARY KEY,
+     until INTEGER NOT NULL
+   );`,
+];
+
+/** Opens (creating and migrating) the database at `path`. */
+export function openDatabase(path) {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  const applied = db.pragma('user_version', { simple: true });
+  for (let version = applied; version < MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version]);
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+  return new Store(db);
+}
+
+const STATUS_COLUMNS = `s.id, s.text, s.created_at AS createdAt, s.attachment_id AS attachmentId, s.attachment_type AS attachmentType,
+  s.attachment_name AS attachmentName, s.attachment_size AS attachmentSize, u.username, u.id AS userId`;
+
+class Store {
+  #db;
+  #statements;
+
+  constructor(db) {
+    this.#db = db;
+    this.#statements = {
+      insertUser: db.prepare('INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?)'),
+      userByName: db.prepare('SELECT id, username, password_hash AS passwordHash FROM users WHERE username = ?'),
+      userById: db.prepare('SELECT id, username FROM users WHERE id = ?'),
+      insertStatus: db.prepare(
+        'INSERT INTO statuses (user_id, text, attachment_id, attachment_type, attachment_name, attachment_size, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      statusById: db.prepare(`SELECT ${STATUS_COLUMNS} FROM statuses s JOIN users u ON u.id = s.user_id WHERE s.id = ?`),
+      deleteStatus: db.prepare('DELETE FROM statuses WHERE id = ? AND user_id = ?'),
+      feed: db.prepare(`SELECT ${STATUS_COLUMNS} FROM statuses s JOIN users u ON u.id = s.user_id WHERE s.id < ? ORDER BY s.id DESC LIMIT ?`),
+      userFeed: db.prepare(
+        `SELECT ${STATUS_COLUMNS} FROM statuses s JOIN users u ON u.id = s.user_id WHERE s.user_id = ? AND s.id < ? ORDER BY s.id DESC LIMIT ?`,
+      ),
+      attachmentIds: db.prepare('SELECT attachment_id AS id FROM statuses WHERE attachment_id IS NOT NULL'),
+      revoke: db.prepare('INSERT OR REPLACE INTO revoked_sessions (id, until) VALUES (?, ?)'),
+      isRevoked: db.prepare('SELECT 1 FROM revoked_sessions WHERE id = ? AND until > ?'),
+      sweepRevoked: db.prepare('DELETE FROM revoked_sessions WHERE until <= ?'),
+    };
+  }
+
+  /** The new user's id, or `undefined` when the name is taken. */
+  createUser(username, passwordHash) {
+    try {
+      return Number(this.#statements.insertUser.run(username, passwordHash, Date.now()).lastInsertRowid);
+    } catch (error) {
+      if (error?.code === 'SQLITE_CONSTRAINT_UNIQUE') return undefined;
+      throw error;
+    }
+  }
+
+  userByName(username) {
+    return this.#statements.userByName.get(username);
+  }
+
+  userById(id) {
+    return this.#statements.userById.get(id);
+  }
+
+  /** Records a status; returns its id. */
+  addStatus(userId, text, attachment) {
+    const result = this.#statements.insertStatus.run(
+      userId,
+      text,
+      attachment?.id ?? null,
+      attachment?.type ?? null,
+      attachment?.name ?? null,
+      attachment?.size ?? null,
+      Date.now(),
+    );
+    return Number(result.lastInsertRowid);
+  }
+
+  status(id) {
+    return this.#statements.statusById.get(id);
+  }
+
+  /** Deletes a status of `userId`; returns it, or `undefined` when there is no such status of theirs. */
+  deleteStatus(id, userId) {
+    return this.#db.transaction(() => {
+      const status = this.#statements.statusById.get(id);
+      if (!status || status.userId !== userId) return undefined;
+      this.#statements.deleteStatus.run(id, userId);
+      return status;
+    })();
+  }
+
+  /** One page of the feed, newest first: statuses with an id below `before`. */
+  feed(before, limit) {
+    return this.#statements.feed.all(before, limit);
+  }
+
+  userFeed(userId, before, limit) {
+    return this.#statements.userFeed.all(userId, before, limit);
+  }
+
+  /** Every attachment id a status refers to (for the orphan sweep at start). */
+  attachmentIds() {
+    return new Set(this.#statements.attachmentIds.all().map((row) => row.id));
+  }
+
+  /** rampart's session store interface, on this database: revocations survive restarts. */
+  sessionStore() {
+    const statements = this.#statements;
+    return {
+      revoke(id, until) {
+        statements.revoke.run(id, until);
+      },
+      isRevoked(id) {
+        return statements.isRevoked.get(id, Date.now()) !== undefined;
+      },
+    };
+  }
+
+  sweep() {
+    this.#statements.sweepRevoked.run(Date.now());
+  }
+
+  close() {
+    this.#db.close();
+  }
+}
