@@ -39,7 +39,8 @@ interface DemoModule {
 }
 
 async function startDemo(dataDir: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const { createDemo } = (await import('../../demo/app.mjs')) as DemoModule;
+  const entry = '../../demo/app.mjs';
+  const { createDemo } = (await import(/* @vite-ignore */ entry)) as DemoModule;
   // Development mode: these tests speak plain HTTP on loopback (production would redirect to HTTPS).
   const demo = createDemo({ dataDir, origin: ORIGIN, mode: 'development', keys: [KEY], logger: { warn: () => {} } });
   const server: Server = createServer(demo.app);
@@ -111,7 +112,7 @@ class Visitor {
   /** Posts the multipart status form (token first, as the page orders it). */
   async postStatus(text: string, attachment?: { name: string; type: string; content: Buffer }, headers: Record<string, string> = {}): Promise<Response> {
     const boundary = '----feedTestBoundary3xW9';
-    const parts = [
+    const parts: Buffer[] = [
       Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n${this.token()}\r\n`),
       Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="text"\r\n\r\n${text}\r\n`),
     ];
