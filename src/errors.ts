@@ -62,6 +62,7 @@ export const ERROR_CODES = {
   path_malformed: { status: 400, title: 'The path is malformed.' },
   path_traversal: { status: 400, title: 'The path leaves its directory or names a reserved file.' },
   file_not_found: { status: 404, title: 'There is no such file.' },
+  request_aborted: { status: 400, title: 'The client closed the connection before sending the whole body.' },
 } as const satisfies Record<string, { status: number; title: string; retryable?: boolean }>;
 
 /** The closed union of error codes. */

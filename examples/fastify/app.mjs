@@ -37,8 +37,9 @@ export async function createApp(options) {
   app.post('/logout', async (request, reply) => send(reply, await sessionRoutes.logout(await request.rampart.session())));
   // rampart leaves multipart bodies unread on request.raw.
   app.post('/upload', async (request, reply) => reply.send(await receiveUpload(files, request.raw)));
-  app.get('/uploads/:id', async (request, reply) => reply.send(await serveUpload(files, request.params.id, request.raw)));
-  app.get('/files/*', async (request, reply) => reply.send(await serveStatic(files, pathAfter(request.raw.url, '/files/'), request.raw)));
+  // GET and HEAD declared together: Fastify's automatic HEAD route cannot send a Web Response.
+  app.route({ method: ['GET', 'HEAD'], url: '/uploads/:id', handler: async (request, reply) => reply.send(await serveUpload(files, request.params.id, request.raw)) });
+  app.route({ method: ['GET', 'HEAD'], url: '/files/*', handler: async (request, reply) => reply.send(await serveStatic(files, pathAfter(request.raw.url, '/files/'), request.raw)) });
   return app;
 }
 

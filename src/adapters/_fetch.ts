@@ -3,6 +3,7 @@
  * as rampart's `IncomingRequest`.
  */
 
+import { RampartError } from '../errors.ts';
 import type { IncomingRequest } from '../rampart.ts';
 
 /** What `decide` returned for a complete body: an answer, or a bug in `decide`. */
@@ -54,23 +55,45 @@ export class FetchIncoming implements IncomingRequest {
     const body = this.#request.clone().body;
     if (body === null) return settle(decide(new Uint8Array(0), true));
     const reader = body.getReader();
-    let prefix = new Uint8Array(0);
+    const chunks: Uint8Array[] = [];
+    let length = 0;
+    // `decide` runs again only once the prefix has grown by half (or the body ended):
+    // a body sent in tiny chunks then costs linear time, not quadratic.
+    let nextDecision = 0;
     try {
       for (;;) {
-        const { done, value } = await reader.read();
-        if (!done) {
-          const joined = new Uint8Array(prefix.length + value.length);
-          joined.set(prefix);
-          joined.set(value, prefix.length);
-          prefix = joined;
+        let read: ReadableStreamReadResult<Uint8Array>;
+        try {
+          read = await reader.read();
+        } catch (error) {
+          // The client left: an answer of ours, not a crash of the application's.
+          throw new RampartError('request_aborted', { cause: error });
         }
-        const answer = decide(prefix, done);
+        const { done, value } = read;
+        if (!done) {
+          chunks.push(value);
+          length += value.length;
+          if (length < nextDecision && length <= limit) continue;
+          nextDecision = Math.max(length + 1024, Math.floor(length * 1.5));
+        }
+        const answer = decide(join(chunks, length), done);
         if (answer !== 'more') return answer;
         if (done) return settle(answer);
-        if (prefix.length > limit) return 'too_large';
+        if (length > limit) return 'too_large';
       }
     } finally {
       void reader.cancel().catch(() => {});
     }
   }
+}
+
+function join(chunks: readonly Uint8Array[], length: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const joined = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    joined.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return joined;
 }

@@ -84,12 +84,14 @@ function latin1(bytes: Uint8Array): string {
 function contentDisposition(headers: string): { name: string; filename: boolean } | undefined {
   for (const line of headers.split('\r\n')) {
     const colon = line.indexOf(':');
-    if (colon === -1 || line.slice(0, colon).trim().toLowerCase() !== 'content-disposition') continue;
+    if (colon === -1 || line.slice(0, colon).toLowerCase() !== 'content-disposition') continue;
     const value = line.slice(colon + 1);
-    if (!/^\s*form-data\s*(?:;|$)/i.test(value)) return undefined;
-    const name = /;\s*name\s*=\s*(?:"([^"]*)"|([^;\s]+))/i.exec(value);
+    // Space and tab only, as in the upload parser (uploads/multipart.ts): the two must
+    // agree on which part is a file.
+    if (!/^[ \t]*form-data[ \t]*(?:;|$)/i.test(value)) return undefined;
+    const name = /;[ \t]*name[ \t]*=[ \t]*(?:"([^"]*)"|([^; \t"]+))/i.exec(value);
     if (!name) return undefined;
-    return { name: name[1] ?? name[2]!, filename: /;\s*filename\*?\s*=/i.test(value) };
+    return { name: name[1] ?? name[2]!, filename: /;[ \t]*filename\*?[ \t]*=/i.test(value) };
   }
   return undefined;
 }

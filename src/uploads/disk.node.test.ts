@@ -3,6 +3,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, 
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
+import { readlinkSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RampartError } from '../errors.ts';
@@ -104,10 +105,12 @@ describe('diskStorage', () => {
     }
   });
 
-  it('refuses a directory every user can write, and a path that is not a directory', () => {
+  it('refuses a directory other users can write, and a path that is not a directory', () => {
     const open = temporaryDirectory();
     chmodSync(open, 0o777);
-    expect(() => diskStorage({ directory: open })).toThrow(/writable by every user/);
+    expect(() => diskStorage({ directory: open })).toThrow(/writable by other users/);
+    chmodSync(open, 0o770);
+    expect(() => diskStorage({ directory: open })).toThrow(/writable by other users/);
     const file = join(temporaryDirectory(), 'file');
     writeFileSync(file, '');
     expect(() => diskStorage({ directory: file })).toThrow();
@@ -119,6 +122,7 @@ describe('diskStorage', () => {
     diskStorage({ directory: root });
     const incoming = join(root, 'incoming');
     const host = hostname();
+    const namespace = /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? 'none';
     const plant = (folder: string, name: string, ageMs = 0): string => {
       mkdirSync(join(incoming, folder), { recursive: true });
       const path = join(incoming, folder, name);
@@ -127,15 +131,24 @@ describe('diskStorage', () => {
       return path;
     };
     // A process of this host that is gone (pid far above any live one), this pid from an earlier start (pid reuse).
-    const dead = plant(`${host}.4194303.1000`, 'a');
-    const reused = plant(`${host}.${process.pid}.1000`, 'b');
+    const dead = plant(`${host}.${namespace}.4194303.1000`, 'a');
+    const reused = plant(`${host}.${namespace}.${process.pid}.1000`, 'b');
     // Another host sharing the directory: a fresh file stays, an old one goes.
-    const fresh = plant('other-host.example.12.1000', 'c');
-    const stale = plant('other-host.example.12.1000', 'd', 2 * 60 * 60 * 1000);
+    const fresh = plant('other-host.example.4026531836.12.1000', 'c');
+    const stale = plant('other-host.example.4026531836.12.1000', 'd', 2 * 60 * 60 * 1000);
     // A live process of this host (the test runner's parent).
-    const live = plant(`${host}.${process.ppid}.1000`, 'e');
+    const live = plant(`${host}.${namespace}.${process.ppid}.1000`, 'e');
+    // Another PID namespace of this host (another container sharing the volume): its pid 1 is not ours.
+    const container = plant(`${host}.1234.${process.pid}.1000`, 'f');
+    // A link planted in incoming/ is removed, not followed.
+    const outside = join(temporaryDirectory(), 'keep');
+    writeFileSync(outside, 'precious');
+    utimesSync(outside, new Date(0), new Date(0));
+    symlinkSync(join(outside, '..'), join(incoming, 'link'));
     diskStorage({ directory: root });
-    expect([dead, reused, fresh, stale, live].map((path) => existsSync(path))).toEqual([false, false, true, false, true]);
+    expect([dead, reused, fresh, stale, live, container].map((path) => existsSync(path))).toEqual([false, false, true, false, true, true]);
+    expect(readFileSync(outside, 'utf8')).toBe('precious');
+    expect(existsSync(join(incoming, 'link'))).toBe(false);
   });
 });
 

@@ -2,7 +2,7 @@
  * `rampart/uploads/disk`: uploads on the local file system (Node).
  *
  * Layout under the directory (created 0700, and refused when others may write to it):
- * - `incoming/<host>.<pid>.<start>/<id>`: files being received, one folder per process;
+ * - `incoming/<host>.<pid namespace>.<pid>.<start>/<id>`: files being received, one folder per process;
  * - `<id[0..1]>/<id>` and `<id[0..1]>/<id>.json`: committed files and their metadata.
  *
  * Files are created exclusively (`O_CREAT | O_EXCL | O_NOFOLLOW`, mode 0600): nothing is
@@ -21,8 +21,8 @@
  * @packageDocumentation
  */
 
-import { constants, lstatSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { constants, lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { lstat, mkdir, open, readFile, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { describe } from '../_internal/describe.ts';
@@ -44,13 +44,28 @@ export interface DiskStorageOptions {
 
 const ID = /^[0-9a-f]{32}$/;
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
+// O_NONBLOCK: a FIFO planted in the directory must not block a thread of the pool.
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 const READ_CHUNK = 64 * 1024;
 /**
  * When this process started (ms): with the pid, it tells this process's folder from one
  * a crashed process with the same pid left (in a container, the app is pid 1 every time).
  */
 const PROCESS_STARTED = Math.round(Date.now() - process.uptime() * 1000);
+/**
+ * This process's PID namespace (Linux): pids are only comparable inside one. Two
+ * containers sharing a volume and a host name both run as pid 1; without this, each
+ * would take the other's folder for that of its own crashed predecessor.
+ */
+const PID_NAMESPACE = pidNamespace();
+
+function pidNamespace(): string {
+  try {
+    return /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? 'none';
+  } catch {
+    return 'none';
+  }
+}
 
 /**
  * A storage on the local disk. Creating it prepares the directory and removes the
@@ -65,7 +80,7 @@ export function diskStorage(options: DiskStorageOptions): UploadStorage {
   const root = prepareRoot(resolve(options.directory));
   const incomingRoot = join(root, 'incoming');
   mkdirSync(incomingRoot, { recursive: true, mode: 0o700 });
-  const ownFolder = `${hostname()}.${process.pid}.${PROCESS_STARTED}`;
+  const ownFolder = `${hostname()}.${PID_NAMESPACE}.${process.pid}.${PROCESS_STARTED}`;
   sweep(incomingRoot, ownFolder, staleAfterMs);
   const incoming = join(incomingRoot, ownFolder);
   mkdirSync(incoming, { recursive: true, mode: 0o700 });
@@ -76,7 +91,15 @@ export function diskStorage(options: DiskStorageOptions): UploadStorage {
     async create(id) {
       if (!ID.test(id)) throw new TypeError(`rampart: diskStorage: ${describe(id)} is not an upload id.`);
       const partial = join(incoming, id);
-      const handle = await open(partial, CREATE_FLAGS, 0o600);
+      let handle: FileHandle;
+      try {
+        handle = await open(partial, CREATE_FLAGS, 0o600);
+      } catch (error) {
+        // The folder was removed under us (by hand, or a tmp cleaner): make it again, once.
+        if ((error as { code?: string }).code !== 'ENOENT') throw error;
+        await mkdir(incoming, { recursive: true, mode: 0o700 });
+        handle = await open(partial, CREATE_FLAGS, 0o600);
+      }
       return new DiskSink(handle, partial, incoming, root, fsync);
     },
 
@@ -120,10 +143,13 @@ function prepareRoot(directory: string): string {
   const real = realpathSync(directory);
   const stats = statSync(real);
   if (!stats.isDirectory()) throw new TypeError(`rampart: diskStorage: directory: ${describe(directory)} is not a directory.`);
-  if ((stats.mode & 0o002) !== 0) {
+  if ((stats.mode & 0o022) !== 0) {
     throw new TypeError(
-      `rampart: diskStorage: directory: ${describe(directory)} is writable by every user; other users could plant files or links in it. Use a directory only the app can write (chmod 700).`,
+      `rampart: diskStorage: directory: ${describe(directory)} is writable by other users; they could plant files or links in it. Use a directory only the app can write (chmod 700 ${real}).`,
     );
+  }
+  if (typeof process.getuid === 'function' && stats.uid !== process.getuid()) {
+    throw new TypeError(`rampart: diskStorage: directory: ${describe(directory)} belongs to another user; use a directory the app owns.`);
   }
   return real;
 }
@@ -139,13 +165,26 @@ function sweep(incomingRoot: string, ownFolder: string, staleAfterMs: number): v
   for (const entry of readdirSync(incomingRoot)) {
     if (entry === ownFolder) continue;
     const folder = join(incomingRoot, entry);
-    // `<host>.<pid>.<start>`; host names may contain dots.
+    // Only real folders: a link planted here must not lead the sweep elsewhere.
+    let stats;
+    try {
+      stats = lstatSync(folder);
+    } catch {
+      continue;
+    }
+    if (!stats.isDirectory()) {
+      rmSync(folder, { force: true });
+      continue;
+    }
+    // `<host>.<pid namespace>.<pid>.<start>`; host names may contain dots.
     const parts = entry.split('.');
     const started = Number(parts.pop());
     const pid = Number(parts.pop());
+    const namespace = parts.pop();
     const sameHost = parts.join('.') === host;
-    const wellFormed = Number.isSafeInteger(pid) && pid > 0 && Number.isSafeInteger(started);
-    if (sameHost && wellFormed && (pid === process.pid || !isRunning(pid))) {
+    const comparable = sameHost && namespace === PID_NAMESPACE && Number.isSafeInteger(pid) && pid > 0 && Number.isSafeInteger(started);
+    // A pid is only judged within this PID namespace of this host; elsewhere, only age counts.
+    if (comparable && (pid === process.pid || !isRunning(pid))) {
       rmSync(folder, { recursive: true, force: true });
       continue;
     }
@@ -210,6 +249,12 @@ class DiskSink implements UploadSink {
     const id = upload.id;
     const shard = join(this.#root, id.slice(0, 2));
     await mkdir(shard, { recursive: true, mode: 0o700 });
+    // The shard must be a real folder of ours: a link planted in its place would carry
+    // the upload out of the directory.
+    const shardStats = await lstat(shard);
+    if (!shardStats.isDirectory() || (typeof process.getuid === 'function' && shardStats.uid !== process.getuid())) {
+      throw new Error(`rampart: diskStorage: ${shard} is not a folder of this app (a link or another user's); refusing to store uploads through it.`);
+    }
     const metadata = join(this.#incoming, `${id}.json`);
     const handle = await open(metadata, CREATE_FLAGS, 0o600);
     try {
@@ -223,6 +268,8 @@ class DiskSink implements UploadSink {
     if (!target.startsWith(this.#root + sep)) throw new TypeError('rampart: diskStorage: an upload path left the directory.');
     await rename(this.#partial, target);
     await rename(metadata, `${target}.json`);
+    // The renames are only durable once the folders holding them are synced too.
+    if (this.#fsync) await Promise.all([syncDirectory(shard), syncDirectory(this.#incoming)]);
     this.#settled = true;
   }
 
@@ -239,6 +286,15 @@ class DiskSink implements UploadSink {
     if (this.#closed) return;
     this.#closed = true;
     await this.#handle.close();
+  }
+}
+
+async function syncDirectory(path: string): Promise<void> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

@@ -313,7 +313,7 @@ export class MultipartParser {
       if (colon <= 0 || line.includes('\r') || line.includes('\n')) throw new RampartError('upload_malformed');
       const name = line.slice(0, colon).toLowerCase();
       if (!TOKEN.test(name)) throw new RampartError('upload_malformed');
-      const value = line.slice(colon + 1).trim();
+      const value = trimSpaces(line.slice(colon + 1));
       if (name === 'content-disposition') {
         if (disposition !== undefined) throw new RampartError('upload_malformed');
         disposition = value;
@@ -328,7 +328,7 @@ export class MultipartParser {
     }
     if (disposition === undefined) throw new RampartError('upload_malformed');
     const { name, filename } = parseDisposition(disposition);
-    const type = contentType === undefined ? undefined : contentType.split(';', 1)[0]!.trim().toLowerCase();
+    const type = contentType === undefined ? undefined : trimSpaces(contentType.split(';', 1)[0]!).toLowerCase();
     return { name, filename, contentType: type === '' ? undefined : type };
   }
 }
@@ -340,12 +340,14 @@ export class MultipartParser {
  */
 function parseDisposition(value: string): { name: string; filename: string | undefined } {
   const semicolon = value.indexOf(';');
-  const type = (semicolon === -1 ? value : value.slice(0, semicolon)).trim().toLowerCase();
+  const type = trimSpaces(semicolon === -1 ? value : value.slice(0, semicolon)).toLowerCase();
   if (type !== 'form-data') throw new RampartError('upload_malformed');
   const parameters = new Map<string, string>();
   let rest = semicolon === -1 ? '' : value.slice(semicolon + 1);
-  while (rest.trim() !== '') {
-    const match = /^\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*=\s*(?:"([^"]*)"|([^\s;"]*))\s*(?:;|$)/.exec(rest);
+  while (trimSpaces(rest) !== '') {
+    // Only space and tab count as whitespace (RFC 9110 OWS), as in the CSRF scanner: a
+    // no-break space must not separate parameters for one reader and not the other.
+    const match = /^[ \t]*([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*=[ \t]*(?:"([^"]*)"|([^ \t;"]*))[ \t]*(?:;|$)/.exec(rest);
     if (!match) throw new RampartError('upload_malformed');
     const key = match[1]!.toLowerCase();
     if (parameters.has(key)) throw new RampartError('upload_malformed');
@@ -390,6 +392,11 @@ function partialStart(buffer: Uint8Array, from: number, delimiter: Uint8Array): 
   return length;
 }
 
+/** Strips spaces and tabs only (RFC 9110 OWS), not every Unicode space as `trim` does. */
+function trimSpaces(text: string): string {
+  return text.replace(/^[ \t]+|[ \t]+$/g, '');
+}
+
 function concat(first: Uint8Array, second: Uint8Array): Uint8Array {
   const joined = new Uint8Array(first.length + second.length);
   joined.set(first);
@@ -403,7 +410,9 @@ function asciiBytes(text: string): Uint8Array {
   return bytes;
 }
 
-const decoder = new TextDecoder();
+// The BOM is kept (`ignoreBOM`): stripped, it would let a header name start with an
+// invisible character that other readers of the same bytes do not skip.
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 function utf8(bytes: Uint8Array): string {
   return decoder.decode(bytes);

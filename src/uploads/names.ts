@@ -5,10 +5,11 @@
  * characters, at most a given number of UTF-8 bytes.
  */
 
-// C0/C1 controls and DEL; bidirectional overrides, embeddings, isolates and marks
-// (`gpj.exe` shown as `exe.jpg`); zero-width characters and the BOM.
-// eslint-disable-next-line no-control-regex -- removing control characters is the point
-const HIDDEN = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/gu;
+// Controls (C0, C1, DEL) and format characters: bidirectional overrides, embeddings,
+// isolates and marks (`gpj.exe` shown as `exe.jpg`), zero-width characters, the BOM,
+// soft hyphens, tag characters; line and paragraph separators; and the characters
+// that render as nothing (combining grapheme joiner, Hangul fillers, variation selectors).
+const HIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u115f\u1160\u3164\uffa0]|\p{Variation_Selector}|\u034f/gu;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 const encoder = new TextEncoder();
 

@@ -56,10 +56,14 @@ function startsWith(bytes: Uint8Array, prefix: readonly number[]): boolean {
 
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
 
-/** Valid UTF-8 (a sequence cut by the end of the window is fine) with no control characters but tab, LF, FF, CR and ESC. */
+/**
+ * Valid UTF-8 (a sequence cut by the end of the window is fine) with no control
+ * characters but tab, LF, FF and CR: no ESC or C1 controls, which would let a text file
+ * drive the terminal of whoever prints it.
+ */
 function isPlainText(head: Uint8Array, complete: boolean): boolean {
   for (const byte of head) {
-    if ((byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0c && byte !== 0x0d && byte !== 0x1b) || byte === 0x7f) return false;
+    if ((byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0c && byte !== 0x0d) || byte === 0x7f) return false;
   }
   let end = head.length;
   if (!complete) {
@@ -69,8 +73,8 @@ function isPlainText(head: Uint8Array, complete: boolean): boolean {
     if (start >= 0 && head[start]! >= 0xc0) end = start;
   }
   try {
-    textDecoder.decode(head.subarray(0, end));
-    return true;
+    // U+0080–U+009F: the C1 controls, written in UTF-8.
+    return !/[\u0080-\u009f]/.test(textDecoder.decode(head.subarray(0, end)));
   } catch {
     return false;
   }

@@ -76,7 +76,8 @@ export function memoryStorage(options: { readonly maxBytes?: number } = {}): Upl
       return {
         write(bytes) {
           if (settled) throw new TypeError('rampart: memoryStorage: write after commit or abort.');
-          if (used + bytes.length > maxBytes) throw new RangeError('rampart: memoryStorage is full.');
+          // ENOSPC, like a full disk: the client gets 507, not a 500.
+          if (used + bytes.length > maxBytes) throw Object.assign(new RangeError('rampart: memoryStorage is full.'), { code: 'ENOSPC' });
           used += bytes.length;
           size += bytes.length;
           chunks.push(bytes.slice());

@@ -82,6 +82,9 @@ export interface NodeReadableRequest {
   resume(): unknown;
   destroy(error?: Error): unknown;
   readonly readableEnded?: boolean;
+  readonly readableAborted?: boolean;
+  readonly destroyed?: boolean;
+  readonly errored?: unknown;
 }
 
 /** A request body to receive: a Web `Request`, or a Node request stream. */
@@ -123,8 +126,14 @@ interface Settings {
 }
 
 const ID = /^[0-9a-f]{32}$/;
-/** Bytes read and thrown away after a refusal, so the client can read the answer, before the connection is closed. */
-const DRAIN_BYTES = 1024 * 1024;
+/**
+ * After a refusal the rest of the body is read and thrown away for a while before the
+ * connection is closed ("lingering close", as nginx does): closing a socket with unread
+ * data makes the kernel send a reset, which can destroy the answer before the client
+ * reads it. Bounded in time and bytes, so a client cannot hold the server forever.
+ */
+const DRAIN_MS = 5000;
+const DRAIN_BYTES = 64 * 1024 * 1024;
 
 /**
  * Receives uploads and serves them back. Create one per set of rules (validated
@@ -451,13 +460,16 @@ class UploadTimer {
 
   constructor(limits: Limits, onTimeout: () => void) {
     this.#idleMs = limits.idleTimeoutMs;
-    this.#deadline = Date.now() + limits.totalTimeoutMs;
+    // A monotonic clock: a step of the wall clock neither ends an upload early nor extends it.
+    this.#deadline = performance.now() + limits.totalTimeoutMs;
     this.#onTimeout = onTimeout;
   }
 
   race<T>(work: Promise<T>): Promise<T> {
-    const wait = Math.min(this.#idleMs, this.#deadline - Date.now());
+    const wait = Math.min(this.#idleMs, this.#deadline - performance.now());
     if (wait <= 0) {
+      // The work is abandoned, but observed: its later failure is no unhandled rejection.
+      work.catch(() => {});
       this.#onTimeout();
       return Promise.reject(new RampartError('upload_timeout'));
     }
@@ -504,7 +516,11 @@ function bodyReader(source: UploadSource): BodyReader {
 /** Reads a Node stream in paused mode; never through its async iterator, whose early exit would destroy the socket before the answer is sent. */
 function nodeBodyReader(stream: NodeReadableRequest): BodyReader {
   let ended = stream.readableEnded === true;
-  let failure: Error | undefined;
+  // A request whose client already left never emits another event: fail at once.
+  let failure: Error | undefined =
+    !ended && (stream.destroyed === true || stream.readableAborted === true || (stream.errored ?? null) !== null)
+      ? new Error('the client closed the connection before the upload was read')
+      : undefined;
   let wake: (() => void) | undefined;
   let attached = false;
   const notify = (): void => {
@@ -556,14 +572,26 @@ function nodeBodyReader(stream: NodeReadableRequest): BodyReader {
       detach();
       if (ended || failure) return;
       let drained = 0;
+      const stop = (): void => {
+        clearTimeout(timer);
+        stream.off('data', onData);
+        stream.off('end', onDone);
+        stream.off('close', onDone);
+        stream.destroy();
+      };
+      const onDone = (): void => {
+        clearTimeout(timer);
+        stream.off('data', onData);
+      };
       const onData = (chunk: Uint8Array): void => {
         drained += chunk.length;
-        if (drained > DRAIN_BYTES) {
-          stream.off('data', onData);
-          stream.destroy();
-        }
+        if (drained > DRAIN_BYTES) stop();
       };
+      const timer = setTimeout(stop, DRAIN_MS);
+      (timer as { unref?: () => void }).unref?.();
       stream.on('data', onData);
+      stream.on('end', onDone);
+      stream.on('close', onDone);
       // Errors after the answer are the client's business; without a listener they would crash the process.
       stream.on('error', () => {});
       stream.resume();
@@ -594,12 +622,13 @@ function webBodyReader(request: Request): BodyReader {
       done = true;
       // Drained like a Node stream, then cancelled.
       let drained = 0;
+      const deadline = Date.now() + DRAIN_MS;
       const drain = async (): Promise<void> => {
         for (;;) {
           const result = await reader.read();
           if (result.done) return;
           drained += result.value.length;
-          if (drained > DRAIN_BYTES) {
+          if (drained > DRAIN_BYTES || Date.now() > deadline) {
             await reader.cancel();
             return;
           }

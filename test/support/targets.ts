@@ -5,7 +5,10 @@
  * header (Host and X-Forwarded-* included).
  */
 
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { RampartOptions } from 'rampart';
 
@@ -86,12 +89,18 @@ export function rawRequest(base: string, path: string, options: RequestOptions =
 /** Starts the reference app of `adapter` with these rampart options. */
 export async function startTarget(adapter: AdapterName, options: RampartOptions = {}): Promise<Target> {
   const example = await importExample(adapter);
+  // Each target keeps its uploads in a folder of its own, removed when it closes (unless the test chose one).
+  const own = 'uploadsDirectory' in options ? undefined : mkdtempSync(join(tmpdir(), 'rampart-target-uploads-'));
+  if (own !== undefined) options = { ...options, uploadsDirectory: own } as RampartOptions;
   const server = await example.createServer(options);
   const url = await listen(server);
   const close = (): Promise<void> =>
     new Promise((resolve) => {
       server.closeAllConnections?.();
-      server.close(() => resolve());
+      server.close(() => {
+        if (own !== undefined) rmSync(own, { recursive: true, force: true });
+        resolve();
+      });
     });
   if (adapter === 'fetch') {
     const app = example.createApp(options);
