@@ -4,7 +4,7 @@ import express from 'express';
 import { rampart } from 'rampart';
 import { rampartErrors, rampartExpress, sendResponse } from 'rampart/adapters/express';
 import { createFiles, pathAfter, receiveUpload, serveStatic, serveUpload } from '../shared/files.mjs';
-import { createState, data, echo, embedOverrides, embedPage, exampleOptions, homePage, sessionRoutes } from '../shared/pages.mjs';
+import { createState, data, echo, embedOverrides, embedPage, exampleOptions, homePage, searchPage, sessionRoutes } from '../shared/pages.mjs';
 
 function send(res, { status, location, html }) {
   if (location) res.redirect(status, location);
@@ -26,6 +26,9 @@ export function createApp(options) {
   app.get('/embed', (req, res) => {
     req.rampart.useHeaders(embeddable);
     res.type('html').send(embedPage(req.rampart));
+  });
+  app.get('/search', (req, res) => {
+    res.type('html').send(searchPage(req.rampart, req.query.q));
   });
   app.get('/data.json', (req, res) => {
     res.json(data);

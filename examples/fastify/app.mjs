@@ -3,7 +3,7 @@ import Fastify from 'fastify';
 import { rampart } from 'rampart';
 import { rampartFastify } from 'rampart/adapters/fastify';
 import { createFiles, pathAfter, receiveUpload, serveStatic, serveUpload } from '../shared/files.mjs';
-import { createState, data, echo, embedOverrides, embedPage, exampleOptions, homePage, sessionRoutes } from '../shared/pages.mjs';
+import { createState, data, echo, embedOverrides, embedPage, exampleOptions, homePage, searchPage, sessionRoutes } from '../shared/pages.mjs';
 
 function send(reply, { status, location, html }) {
   if (location) return reply.redirect(location, status);
@@ -28,6 +28,9 @@ export async function createApp(options) {
   app.get('/embed', (request, reply) => {
     request.rampart.useHeaders(embeddable);
     reply.type('text/html; charset=utf-8').send(embedPage(request.rampart));
+  });
+  app.get('/search', (request, reply) => {
+    reply.type('text/html; charset=utf-8').send(searchPage(request.rampart, request.query.q));
   });
   app.get('/data.json', () => data);
   app.get('/state.json', (_request, reply) => reply.header('cache-control', 'no-store').send(state));

@@ -3,7 +3,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import { rampart } from 'rampart';
 import { rampartFetch } from 'rampart/adapters/fetch';
 import { createFiles, pathAfter, receiveUpload, serveStatic, serveUpload } from '../shared/files.mjs';
-import { createState, data, echo, embedOverrides, embedPage, exampleOptions, homePage, sessionRoutes } from '../shared/pages.mjs';
+import { createState, data, echo, embedOverrides, embedPage, exampleOptions, homePage, searchPage, sessionRoutes } from '../shared/pages.mjs';
 
 const html = { 'content-type': 'text/html; charset=utf-8' };
 
@@ -33,6 +33,7 @@ export function createApp(options) {
         context.useHeaders(embeddable);
         return new Response(embedPage(context), { headers: html });
       }
+      if (reading && pathname === '/search') return new Response(searchPage(context, new URL(request.url).searchParams.get('q')), { headers: html });
       if (reading && pathname === '/data.json') return Response.json(data);
       if (reading && pathname === '/state.json') return Response.json(state, { headers: { 'cache-control': 'no-store' } });
       if (request.method === 'POST' && pathname === '/echo') return send(echo(state, await field(request, 'message'), context));

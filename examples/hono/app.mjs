@@ -4,7 +4,7 @@ import { Hono } from 'hono';
 import { rampart } from 'rampart';
 import { rampartHono } from 'rampart/adapters/hono';
 import { createFiles, pathAfter, receiveUpload, serveStatic, serveUpload } from '../shared/files.mjs';
-import { createState, data, echo, embedOverrides, embedPage, exampleOptions, homePage, sessionRoutes } from '../shared/pages.mjs';
+import { createState, data, echo, embedOverrides, embedPage, exampleOptions, homePage, searchPage, sessionRoutes } from '../shared/pages.mjs';
 
 function send(c, { status, location, html }) {
   return location ? c.redirect(location, status) : c.html(html, status);
@@ -30,6 +30,7 @@ export function createApp(options, middleware = rampartHono) {
     c.get('rampart').useHeaders(embeddable);
     return c.html(embedPage(c.get('rampart')));
   });
+  app.get('/search', (c) => c.html(searchPage(c.get('rampart'), c.req.query('q'))));
   app.get('/data.json', (c) => c.json(data));
   app.get('/state.json', (c) => c.json(state, 200, { 'cache-control': 'no-store' }));
   app.post('/echo', async (c) => send(c, echo(state, await field(c, 'message'), c.get('rampart'))));

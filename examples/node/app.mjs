@@ -3,7 +3,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { rampart } from 'rampart';
 import { rampartNode, sendResponse } from 'rampart/adapters/node';
 import { createFiles, pathAfter, receiveUpload, serveStatic, serveUpload } from '../shared/files.mjs';
-import { createState, data, echo, embedOverrides, embedPage, exampleOptions, homePage, sessionRoutes } from '../shared/pages.mjs';
+import { createState, data, echo, embedOverrides, embedPage, exampleOptions, homePage, searchPage, sessionRoutes } from '../shared/pages.mjs';
 
 const FORM_LIMIT = 64 * 1024;
 
@@ -47,6 +47,10 @@ export function createServer(options) {
       } else if (reading && path === '/embed') {
         context.useHeaders(embeddable);
         const page = embedPage(context);
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        res.end(page);
+      } else if (reading && path === '/search') {
+        const page = searchPage(context, new URL(req.url, 'http://x').searchParams.get('q'));
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
         res.end(page);
       } else if (reading && path === '/data.json') {

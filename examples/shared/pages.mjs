@@ -41,8 +41,23 @@ export function homePage(context) {
 <form method="post" action="/upload" enctype="multipart/form-data">
 <label>File <input type="file" name="file" required></label>
 <button>Upload</button>
-</form>`,
+</form>
+<form method="get" action="/search">
+<label>Search <input name="q"></label>
+<button>Search</button>
+</form>
+<p><a href="/files/hello.txt">A static file</a></p>`,
     ),
+  );
+}
+
+/** `GET /search?q=`: reads only; the query shown back in a text, an attribute and a URL slot. */
+export function searchPage(context, query) {
+  const q = typeof query === 'string' ? query.slice(0, 200) : '';
+  return context.render(
+    layout('Search', html`<h1>Results for <span id="query">${q}</span></h1>
+<form method="get" action="/search"><input name="q" value="${q}"><button>Search</button></form>
+<p><a href="/search?q=${q}">this search</a></p>`),
   );
 }
 

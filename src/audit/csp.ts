@@ -997,7 +997,14 @@ function pageIssues(input: CspInput, delivered: readonly Delivered[]): [CspIssue
     results.push([issue('csp-frame-ancestors-missing', 'frame-ancestors', "No policy sets frame-ancestors (it only works in a header): framing is limited by X-Frame-Options alone, if at all. Set frame-ancestors 'none' or 'self'."), firstEvidence]);
   }
   if (!has('form-action')) {
-    results.push([issue('csp-form-action-missing', 'form-action', "No form-action: an injected <form> can post to any site (form-action does not fall back to default-src). Set form-action 'self'."), firstEvidence]);
+    // A page whose policy loads and runs nothing (`default-src 'none'`, the usual error or
+    // API response) and that has no form itself: an advice, not a weakness.
+    const locked = delivered.some((entry) => entry.policy.parsed.directives.get('default-src')?.join(' ') === "'none'" && !entry.policy.parsed.directives.has('script-src'));
+    const noForm = input.html !== undefined && !/<form[\s>]/i.test(input.html);
+    results.push([
+      issue('csp-form-action-missing', 'form-action', "No form-action: an injected <form> can post to any site (form-action does not fall back to default-src). Set form-action 'self'.", undefined, locked && noForm ? 'info' : undefined),
+      firstEvidence,
+    ]);
   }
   if (input.https && !has('upgrade-insecure-requests')) {
     results.push([issue('csp-upgrade-insecure-requests-missing', 'upgrade-insecure-requests', 'The HTTPS page has no upgrade-insecure-requests: http:// subresource URLs in old content are not upgraded.'), firstEvidence]);

@@ -360,7 +360,9 @@ export function planTraversalProbes(exchanges: readonly Exchange[], origin: stri
         seen.add(key);
         const prefix = `/${segments.slice(0, -1).join('/')}`;
         const leaf = segments.at(-1)!;
-        const variants = [`${prefix}/..%2f${directory}%2f${leaf}`, `${prefix}/..%5c${directory}%5c${leaf}`, `${prefix}/%2e%2e/${directory}/${leaf}`].map((path) => `${url.origin}${path}`);
+        // Only encodings a URL parser leaves alone: `%2e%2e/` would be normalised away by the
+        // client before the request is sent, and fetch the original file itself.
+        const variants = [`${prefix}/..%2f${directory}%2f${leaf}`, `${prefix}/..%5c${directory}%5c${leaf}`].map((path) => `${url.origin}${path}`);
         probes.push({ original: url.href, variants, where: `path ${prefix}/` });
       }
     }
@@ -370,6 +372,7 @@ export function planTraversalProbes(exchanges: readonly Exchange[], origin: stri
 
 /** A variant that returned the original file: the path went through `..`. */
 export function classifyTraversal(probe: TraversalProbe, original: Exchange, variant: Exchange): Finding | undefined {
+  if (variant.request.url === original.request.url) return undefined;
   if (variant.response.status !== 200 || original.response.status !== 200) return undefined;
   if (variant.response.body !== original.response.body || original.response.body.length === 0) return undefined;
   return {
