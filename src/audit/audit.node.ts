@@ -60,7 +60,8 @@ export async function audit(target: string, options: AuditOptions = {}): Promise
   const start = parseTarget(target);
   const startedAt = new Date().toISOString();
   const maxRequests = options.maxRequests ?? 200;
-  if (!Number.isSafeInteger(maxRequests) || maxRequests < 1) throw new TypeError(`maxRequests: expected a whole number above 0, got ${String(maxRequests)}.`);
+  // The Observatory-style retrieval alone takes up to a dozen requests (both schemes, their redirects, robots.txt, a preflight).
+  if (!Number.isSafeInteger(maxRequests) || maxRequests < 20) throw new TypeError(`maxRequests: expected a whole number of at least 20, got ${String(maxRequests)}.`);
   const rate = options.rate ?? 10;
   const exchanges: Exchange[] = [];
   const errors: string[] = [];
@@ -125,7 +126,13 @@ export async function audit(target: string, options: AuditOptions = {}): Promise
   progress({ phase: 'retrieve', done: 0, total: 1, url: start.href });
   const site = await retrieveSite(
     start,
-    { ...fetchOptions, ...(options.httpPort ? { httpPort: options.httpPort } : {}), ...(options.httpsPort ? { httpsPort: options.httpsPort } : {}), ...(options.cookie ? { cookies: options.cookie } : {}) },
+    {
+      ...fetchOptions,
+      ...(options.headers ? { headers: options.headers } : {}),
+      ...(options.httpPort ? { httpPort: options.httpPort } : {}),
+      ...(options.httpsPort ? { httpsPort: options.httpsPort } : {}),
+      ...(options.cookie ? { cookies: options.cookie } : {}),
+    },
     next,
   );
   exchanges.push(...site.exchanges);
@@ -156,6 +163,8 @@ export async function audit(target: string, options: AuditOptions = {}): Promise
       queue.push(link);
     }
   }
+
+  if (queue.length > 0) errors.push(`The request budget (${maxRequests}) ran out with ${queue.length} page${queue.length === 1 ? '' : 's'} not visited; raise --max-requests.`);
 
   // 3. Passive checks.
   const findings: Finding[] = [];
@@ -268,7 +277,7 @@ export async function audit(target: string, options: AuditOptions = {}): Promise
     settings: { active: options.active === true, maxRequests, scope: 'origin' },
     checklist: checklist(findings, practiceOf, notAssessed),
     observatory: site.https === undefined && site.http === undefined ? undefined : observatory(site),
-    findings: sortFindings(findings),
+    findings: sortFindings(deduplicate(findings, runId)),
     exchanges,
     errors,
   };
@@ -316,6 +325,22 @@ function collapse(findings: readonly Finding[]): Finding[] {
       fingerprint: [first.ruleId, new URL(first.url).origin, ...first.fingerprint.split('|').slice(2)].join('|'),
     };
   });
+}
+
+/**
+ * One finding per fingerprint (a page fetched twice, by the retrieval and by the crawl,
+ * is analysed twice), and fingerprints that do not depend on this run's id (the
+ * not-found page's URL carries it), so `--baseline` matches across runs.
+ */
+function deduplicate(findings: readonly Finding[], runId: string): Finding[] {
+  const kept = new Map<string, Finding>();
+  for (const finding of findings) {
+    const fingerprint = finding.fingerprint.replaceAll(`rampart-audit-${runId}-not-found`, 'rampart-audit-not-found');
+    const previous = kept.get(fingerprint);
+    if (previous === undefined) kept.set(fingerprint, { ...finding, fingerprint });
+    else kept.set(fingerprint, { ...previous, exchanges: [...new Set([...previous.exchanges, ...finding.exchanges])] });
+  }
+  return [...kept.values()];
 }
 
 const ORDER = { critical: 0, high: 1, medium: 2, low: 3, info: 4 } as const;

@@ -37,7 +37,7 @@ export function renderText(report: AuditReport, rules: ReadonlyMap<string, Rule>
   const paint = (code: string, text: string): string => (color ? `${code}${text}\x1b[0m` : text);
   const lines: string[] = [];
   const probes = report.exchanges.filter((exchange) => exchange.reason === 'probe').length;
-  lines.push(`rampart audit of ${report.target}`);
+  lines.push(`rampart audit of ${safe(report.target)}`);
   lines.push(`${report.exchanges.length} requests (${probes} probe${probes === 1 ? '' : 's'}), active probes ${report.settings.active ? 'on' : 'off'}, ${report.startedAt}`);
   lines.push('');
   const observatory = report.observatory ? `    Observatory 1.4.8 compatible: ${report.observatory.grade} (${report.observatory.score}, ${report.observatory.testsPassed}/${report.observatory.testsQuantity} tests passed)` : '';
@@ -47,10 +47,10 @@ export function renderText(report: AuditReport, rules: ReadonlyMap<string, Rule>
     const findings = report.findings.filter((finding) => rules.get(finding.ruleId)?.practice === practice.id);
     const status = entry.status === 'fail' ? paint('\x1b[31m', 'FAIL') : entry.status === 'pass' ? paint('\x1b[32m', 'pass') : paint('\x1b[2m', 'not assessed');
     lines.push('');
-    lines.push(`${practice.title} ${'.'.repeat(Math.max(2, 40 - practice.title.length))} ${status}${entry.note ? ` (${entry.note})` : ''}`);
+    lines.push(`${practice.title} ${'.'.repeat(Math.max(2, 40 - practice.title.length))} ${status}${entry.note ? ` (${safe(entry.note)})` : ''}`);
     for (const finding of findings) {
       const rule = rules.get(finding.ruleId);
-      lines.push(`  ${paint(COLOR[finding.severity], LABEL[finding.severity].padEnd(8))} ${finding.ruleId}: ${finding.message}`);
+      lines.push(`  ${paint(COLOR[finding.severity], LABEL[finding.severity].padEnd(8))} ${finding.ruleId}: ${safe(finding.message)}`);
       if (finding.evidence) lines.push(`           seen: ${oneLine(finding.evidence)}`);
       if (rule) {
         lines.push(`           fix (Flask):   ${rule.fix.flask}`);
@@ -62,13 +62,13 @@ export function renderText(report: AuditReport, rules: ReadonlyMap<string, Rule>
     lines.push('');
     lines.push(`Probe requests (each carries X-Audit-Probe; none changes state by construction):`);
     for (const exchange of report.exchanges.filter((candidate) => candidate.reason === 'probe')) {
-      lines.push(`  ${exchange.request.method} ${exchange.request.url} -> ${exchange.response.status}`);
+      lines.push(`  ${exchange.request.method} ${safe(exchange.request.url)} -> ${exchange.response.status}`);
     }
   }
   if (report.errors.length > 0) {
     lines.push('');
     lines.push('Scan problems:');
-    for (const error of report.errors) lines.push(`  ${error}`);
+    for (const error of report.errors) lines.push(`  ${safe(error)}`);
   }
   const counts = SEVERITIES.map((severity) => [severity, report.findings.filter((finding) => finding.severity === severity).length] as const).filter(([, count]) => count > 0);
   lines.push('');
@@ -77,8 +77,18 @@ export function renderText(report: AuditReport, rules: ReadonlyMap<string, Rule>
 }
 
 function oneLine(text: string): string {
-  const flat = text.replace(/\s+/g, ' ');
+  const flat = safe(text);
   return flat.length > 160 ? `${flat.slice(0, 160)}…` : flat;
+}
+
+/**
+ * Text from the audited site, made safe for a terminal: control characters (escape
+ * sequences that could retitle the window or clear the screen, line breaks that could
+ * fake a line of the report) become U+FFFD or a space.
+ */
+function safe(text: string): string {
+  // eslint-disable-next-line no-control-regex -- replacing control characters is the point
+  return text.replace(/[\t\n\r]+/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '\ufffd');
 }
 
 const SARIF_LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { critical: 'error', high: 'error', medium: 'warning', low: 'note', info: 'note' };

@@ -22,7 +22,7 @@ Scan:
   --active                 also run the active probes: an inert reflected-XSS canary, a
                            CSRF test with a deliberately invalid body, a traversal test
                            that reads no file outside the site
-  --max-requests <n>       request budget, probes included (default 200)
+  --max-requests <n>       request budget, probes included (default 200, at least 20)
   --rate <n>               most requests per second (default 10)
   --timeout <seconds>      per request (default 10)
   --http-port <port>       where to check the HTTP to HTTPS redirect (default 80)
@@ -30,6 +30,8 @@ Scan:
   --ca-file <file>         trust this CA (PEM) too, for private certificates
   --header "Name: value"   send this header to the site (repeatable), e.g. a login
   --cookie "a=b; c=d"      send these cookies (a logged-in scan)
+
+  -h, --help               this help
 
 Output:
   --format <format>        text (default), json, sarif, junit or html
@@ -102,8 +104,13 @@ export async function runAudit(argv: readonly string[], streams: Streams, versio
   }
   const rendered = renderReport(report, format, RULES, { color: color && output === undefined && format === 'text' });
   if (output !== undefined) {
-    writeFileSync(output, rendered);
-    streams.stdout.write(renderReport(report, 'text', RULES, { color }).split('\n').slice(0, 3).join('\n') + `\nReport written to ${output}.\n`);
+    try {
+      writeFileSync(output, rendered);
+    } catch (error) {
+      streams.stderr.write(`rampart audit: --output ${output}: ${error instanceof Error ? error.message : String(error)}\n`);
+      return 3;
+    }
+    streams.stdout.write(renderReport(report, 'text', RULES, { color }).split('\n').slice(0, 4).join('\n') + `\nReport written to ${output}.\n`);
   } else {
     streams.stdout.write(rendered);
   }
@@ -181,7 +188,7 @@ function parse(argv: readonly string[]) {
     color: process.stdout.isTTY === true && values['no-color'] !== true && process.env.NO_COLOR === undefined,
     options: {
       active: values.active === true,
-      ...number('max-requests', values['max-requests'], 1, 100_000, (value) => ({ maxRequests: value })),
+      ...number('max-requests', values['max-requests'], 20, 100_000, (value) => ({ maxRequests: value })),
       ...number('rate', values.rate, 1, 1000, (value) => ({ rate: value })),
       ...number('timeout', values.timeout, 1, 600, (value) => ({ timeoutMs: value * 1000 })),
       ...number('http-port', values['http-port'], 1, 65535, (value) => ({ httpPort: value })),

@@ -143,3 +143,22 @@ describe.each(['violating', 'compliant'] as const)('the %s Flask app (HTTPS)', (
     });
   }
 });
+
+describe('the crawl', () => {
+  it('keeps to its budget and says what it left out', async () => {
+    const server = createHttpServer((request, response) => {
+      const page = Number(/\/page(\d+)/.exec(request.url ?? '')?.[1] ?? 0);
+      response.writeHead(200, { 'content-type': 'text/html' });
+      response.end(`<a href="/page${page + 1}">next</a> <a href="/page${page + 2}">after</a> <a href="https://elsewhere.example/">out</a>`);
+    });
+    const port = await listenOn(server);
+    try {
+      const report = await audit(`http://127.0.0.1:${port}/`, { maxRequests: 20, rate: 1000 });
+      expect(report.exchanges.length).toBeLessThanOrEqual(20);
+      expect(report.exchanges.every((exchange) => new URL(exchange.request.url).hostname === '127.0.0.1')).toBe(true);
+      expect(report.errors.join('\n')).toMatch(/request budget \(20\) ran out with \d+ pages? not visited/);
+    } finally {
+      await closeServer(server);
+    }
+  });
+});
