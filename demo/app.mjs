@@ -41,8 +41,9 @@ export function createDemo({ dataDir, origin, mode, keys, logger }) {
     session: { store: store.sessionStore() },
     html: { strict: true },
   });
+  const storage = diskStorage({ directory: join(dataDir, 'uploads') });
   const files = uploads({
-    storage: diskStorage({ directory: join(dataDir, 'uploads') }),
+    storage,
     allowedTypes: ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'application/pdf', 'application/zip', 'text/plain'],
     fileFields: ['attachment'],
     limits: { maxFields: 4, maxFieldBytes: 8 * 1024 },
@@ -164,6 +165,20 @@ export function createDemo({ dataDir, origin, mode, keys, logger }) {
 
   return {
     app,
+    /**
+     * Removes stored attachments no status refers to: what a crash between storing a
+     * file and recording its status left behind. Run once at start, before serving.
+     */
+    async sweepAttachments() {
+      const referenced = store.attachmentIds();
+      let removed = 0;
+      for (const id of await storage.list()) {
+        if (referenced.has(id)) continue;
+        await storage.remove(id);
+        removed++;
+      }
+      return removed;
+    },
     close() {
       store.close();
     },

@@ -22,6 +22,8 @@ const demo = createDemo({
   origin: process.env.ORIGIN ?? `http://localhost:${port}`,
   keys: process.env.RAMPART_KEYS?.split(',').map((key) => key.trim()),
 });
+const orphans = await demo.sweepAttachments();
+if (orphans > 0) console.log(`status feed: removed ${orphans} attachment${orphans === 1 ? '' : 's'} no status refers to (left by a crash)`);
 const server = createServer(demo.app);
 server.listen(port, () => {
   console.log(`status feed on http://localhost:${port}/ (data in ${dataDir})`);

@@ -182,7 +182,7 @@ export class RequestContext {
   /**
    * A page made with `html`, ready to send: its `<script>` and `<style>` elements
    * get this response's nonce, and its POST forms their CSRF field (a fresh token
-   * each). Render before writing the response head (the first token may set a cookie).
+   * on every render, the same for the forms of one page). Render before writing the response head (the first token may set a cookie).
    *
    * @example
    * ```ts
@@ -192,7 +192,11 @@ export class RequestContext {
   render(page: SafeHtml): string {
     if (!SafeHtml.is(page)) throw new TypeError('rampart: render() takes a page made with the html`…` tag; HTML is not built from strings.');
     this.#rendered = true;
-    return fillMarkers(page, this.nonce, this.#instance.csrfTokens === undefined ? undefined : () => this.csrfField());
+    if (this.#instance.csrfTokens === undefined) return fillMarkers(page, this.nonce, undefined);
+    // One token per render, shared by the page's forms: fresh on every response (which
+    // is what defeats BREACH), without an HMAC per form.
+    let field: string | undefined;
+    return fillMarkers(page, this.nonce, () => (field ??= this.csrfField()));
   }
 
   /**

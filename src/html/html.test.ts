@@ -373,15 +373,18 @@ describe('the request context', () => {
     );
   });
 
-  it('starts every same-origin POST form with a fresh CSRF field', async () => {
+  it('starts every same-origin POST form with the CSRF field, a fresh token per render', async () => {
     const request = await context();
     const page = request.render(html`<form method="post" action="/a"><input name="x"></form><form method="POST"></form><form method="get"></form><form method="post" action="https://other.example/"></form><form method="post" action="${'/x'}"></form>`);
     const forms = parsed(page).filter((element) => element.tagName === 'form');
     const first = (form: Element) => (form.childNodes[0] as Element | undefined)?.attrs?.find((attribute) => attribute.name === 'name')?.value;
     expect(forms.map(first)).toEqual(['csrf_token', 'csrf_token', undefined, undefined, undefined]);
     const tokens = [...page.matchAll(/name="csrf_token" value="([^"]+)"/g)].map((match) => match[1]);
+    // One token per render, shared by the page's forms; the next render has another.
     expect(tokens).toHaveLength(2);
-    expect(tokens[0]).not.toBe(tokens[1]);
+    expect(tokens[0]).toBe(tokens[1]);
+    const again = request.render(html`<form method="post"></form>`);
+    expect(/name="csrf_token" value="([^"]+)"/.exec(again)?.[1]).not.toBe(tokens[0]);
   });
 
   it('also starts a POST form whose action puts data after a static same-origin path', async () => {

@@ -22,7 +22,7 @@
  */
 
 import { constants, lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync } from 'node:fs';
-import { lstat, mkdir, open, readFile, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readFile, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { describe } from '../_internal/describe.ts';
@@ -67,11 +67,21 @@ function pidNamespace(): string {
   }
 }
 
+/** A disk storage: an `UploadStorage` that can also list what it holds. */
+export interface DiskStorage extends UploadStorage {
+  /**
+   * The ids of every committed upload, for housekeeping: an application that records
+   * uploads elsewhere (a database row per upload) removes at start the ones it has no
+   * record of, e.g. those of a crash between storing a file and recording it.
+   */
+  list(): Promise<string[]>;
+}
+
 /**
  * A storage on the local disk. Creating it prepares the directory and removes the
  * leftovers of a crash (synchronously: call it at startup).
  */
-export function diskStorage(options: DiskStorageOptions): UploadStorage {
+export function diskStorage(options: DiskStorageOptions): DiskStorage {
   if (typeof options !== 'object' || options === null || typeof options.directory !== 'string' || options.directory === '') {
     throw new TypeError(`rampart: diskStorage: directory: expected the path of the uploads directory, got ${describe(options?.directory)}.`);
   }
@@ -121,6 +131,17 @@ export function diskStorage(options: DiskStorageOptions): UploadStorage {
         return undefined;
       }
       return { upload, body: fileStream(handle) };
+    },
+
+    async list() {
+      const ids: string[] = [];
+      for (const shard of await readdir(root)) {
+        if (!/^[0-9a-f]{2}$/.test(shard)) continue;
+        for (const name of await readdir(join(root, shard)).catch(() => [] as string[])) {
+          if (name.endsWith('.json') && ID.test(name.slice(0, -5)) && name.startsWith(shard)) ids.push(name.slice(0, -5));
+        }
+      }
+      return ids.sort();
     },
 
     async remove(id) {

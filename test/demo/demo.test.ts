@@ -5,7 +5,7 @@
  */
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -368,7 +368,7 @@ describe('npm start (demo/server.mjs)', () => {
     expect(text).toMatch(/needs RAMPART_KEYS.*and ORIGIN/s);
   });
 
-  it('leaves no file behind when killed in the middle of an upload', async () => {
+  it('leaves no file behind when killed in the middle of an upload, or between storing a file and recording its status', async () => {
     const dataDir = temporaryDirectory();
     const port = 20000 + Math.floor(Math.random() * 20000);
     const env = { NODE_ENV: '', DATA_DIR: dataDir, PORT: String(port), RAMPART_KEYS: KEY, ORIGIN: `http://localhost:${port}` };
@@ -393,6 +393,11 @@ describe('npm start (demo/server.mjs)', () => {
     await new Promise((resolve) => first.on('exit', resolve));
     socket.destroy();
     expect(filesUnder(join(dataDir, 'uploads', 'incoming'))).toHaveLength(1);
+    // And a file committed just before a crash, whose status was never recorded.
+    const orphan = 'ab'.repeat(16);
+    mkdirSync(join(dataDir, 'uploads', 'ab'), { recursive: true, mode: 0o700 });
+    writeFileSync(join(dataDir, 'uploads', 'ab', orphan), PNG, { mode: 0o600 });
+    writeFileSync(join(dataDir, 'uploads', 'ab', `${orphan}.json`), JSON.stringify({ id: orphan, type: 'image/png', size: PNG.length, name: 'x.png', field: 'attachment', created: Date.now() }), { mode: 0o600 });
     const second = start(env);
     await output(second, /status feed on/);
     expect(filesUnder(join(dataDir, 'uploads'))).toEqual([]);
