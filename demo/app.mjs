@@ -28,15 +28,16 @@ const UPLOAD_MESSAGES = {
 
 /**
  * The app and what it holds open. `options`: `dataDir`, `origin`, and rampart's
- * `mode`, `keys` and `logger` (undefined: rampart's defaults).
+ * `mode`, `keys`, `logger` and `trustProxy` (undefined: rampart's defaults).
  */
-export function createDemo({ dataDir, origin, mode, keys, logger }) {
+export function createDemo({ dataDir, origin, mode, keys, logger, trustProxy }) {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const store = openDatabase(join(dataDir, 'feed.db'));
   const security = rampart({
     ...(mode ? { mode } : {}),
     ...(keys ? { keys } : {}),
     ...(logger ? { logger } : {}),
+    ...(trustProxy !== undefined ? { trustProxy } : {}),
     origin,
     session: { store: store.sessionStore() },
     html: { strict: true },

@@ -1,5 +1,6 @@
 // `npm start`: the status feed on $PORT (default 3000), data in $DATA_DIR (default ./data).
-// Development mode unless NODE_ENV=production, which needs RAMPART_KEYS and ORIGIN.
+// Development mode unless NODE_ENV=production, which needs RAMPART_KEYS and ORIGIN (and
+// TRUST_PROXY behind a TLS-terminating proxy: production redirects plain HTTP to HTTPS).
 import { createServer } from 'node:http';
 import { resolve } from 'node:path';
 import { createDemo } from './app.mjs';
@@ -21,7 +22,14 @@ const demo = createDemo({
   dataDir,
   origin: process.env.ORIGIN ?? `http://localhost:${port}`,
   keys: process.env.RAMPART_KEYS?.split(',').map((key) => key.trim()),
+  // Behind a TLS-terminating proxy: its addresses (comma-separated), or the number of proxies.
+  trustProxy: trustProxy(process.env.TRUST_PROXY),
 });
+
+function trustProxy(value) {
+  if (value === undefined || value.trim() === '') return undefined;
+  return /^\d+$/.test(value.trim()) ? Number(value) : value.split(',').map((entry) => entry.trim());
+}
 const orphans = await demo.sweepAttachments();
 if (orphans > 0) console.log(`status feed: removed ${orphans} attachment${orphans === 1 ? '' : 's'} no status refers to (left by a crash)`);
 const server = createServer(demo.app);

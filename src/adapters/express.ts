@@ -77,6 +77,8 @@ export function rampartExpress(security: Rampart): RequestHandler {
 
 function proceed(started: RequestContext | Response, request: ExpressRequest, response: ExpressResponse, next: NextFunction): void {
   if (!(started instanceof RequestContext)) {
+    // Express set X-Powered-By before this middleware ran; rampart's own answers go without it.
+    response.removeHeader('x-powered-by');
     writeResponse(response, started, request.method).catch(next);
     return;
   }
