@@ -402,6 +402,8 @@ const byteIndexOf = Uint8Array.prototype.indexOf;
  * it happens once a chunk.
  */
 function view(chunk: Uint8Array, start: number, end: number): Uint8Array {
+  // Most chunks of a large file are content from end to end: handed over as they are.
+  if (start === 0 && end === chunk.length) return chunk;
   return new Uint8Array(chunk.buffer, chunk.byteOffset + start, end - start);
 }
 
