@@ -821,7 +821,7 @@ function uploadTests(adapter: AdapterName, keys: readonly string[], options: Ram
             const page = pages[index]!;
             await page.goto(hostUrl(lab(), host));
             const items = uploads().flatMap((upload) => VECTORS.map((vector) => [vector, uploadUrl(upload, `${VIA[host]}-${vector}`)] as const));
-            const answers = await page.evaluate(embed, [items, 1000, 5000] as EmbedArguments);
+            const answers = await page.evaluate(embed, [items, 1000, 15_000] as EmbedArguments);
             return answers.map((outcome, position) => ({ host, upload: uploads()[Math.floor(position / VECTORS.length)]!, outcome }));
           }),
         )
@@ -841,7 +841,7 @@ function uploadTests(adapter: AdapterName, keys: readonly string[], options: Ram
     } finally {
       await tab.close();
     }
-  });
+  }, 90_000);
 
   test('an unknown id that carries markup: a 404 that neither echoes it nor runs it', async () => {
     const tab = await openTab();
