@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { analyzeCsp, CSP_RULES, cspNonces } from './csp.ts';
 import { fetchExchange, type FetchOptions } from './fetch.node.ts';
 import { linkTargets, metaHttpEquiv, scanTags } from './html-scan.ts';
-import { observatory } from './observatory.ts';
+import { observatory, observatoryError } from './observatory.ts';
 import { analyzeCookies, analyzeDisclosure, analyzeForms, analyzeHeaders, analyzeTransport, headerValues, isHtml, PASSIVE_RULES } from './passive.ts';
 import {
   canaryFor,
@@ -137,6 +137,8 @@ export async function audit(target: string, options: AuditOptions = {}): Promise
   );
   exchanges.push(...site.exchanges);
   errors.push(...site.errors);
+  const observatoryProblem = observatoryError(site);
+  if (observatoryProblem !== undefined) errors.push(`Observatory-compatible block not graded: ${observatoryProblem}`);
 
   // 2. The crawl: same-origin links, breadth first, and a page that does not exist (error pages get headers too).
   const queue: URL[] = [start, new URL(`/rampart-audit-${runId}-not-found`, start)];

@@ -27,9 +27,10 @@ interface Source {
 export type ParsedCsp = Map<string, Set<string>>;
 
 /**
- * Parses and merges policies like Observatory's `parseCsp`; `undefined` where it
- * throws (a policy shorter than 6 characters, or a directive repeated within one
- * policy other than `report-uri`/`report-to`).
+ * Parses and merges policies like Observatory's `parseCsp`: `undefined` where it
+ * refuses them (a policy shorter than 6 characters, or a directive repeated within
+ * one policy other than `report-uri`/`report-to`). Like it, it throws a `URIError`
+ * when merging meets a malformed `%` escape; `cspTest` reads that as invalid.
  */
 export function parseCsp(cspList: readonly string[]): ParsedCsp | undefined {
   const clean = cspList.map((policy) => policy.replaceAll(/[\r\n]/g, '').trim());

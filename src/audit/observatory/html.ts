@@ -18,9 +18,11 @@
  * or an HTML integration point (`foreignObject`, `desc`, `title`, MathML text,
  * `annotation-xml` with an HTML encoding).
  *
- * Not modelled (the tree builder's rarer corners, checked against jsdom in the
- * golden test's differential run): tags dropped inside `<select>` or after
- * `<frameset>`, and named character references beyond the common ones below.
+ * Not modelled (the tree builder's rarer corners; the golden test compares the
+ * rest with jsdom on generated markup): tags dropped inside `<select>` or after
+ * `<frameset>`, the reordering of content foster-parented out of a `<table>`
+ * (document order decides which `<meta name=referrer>` is last), and named
+ * character references beyond the common ones below.
  */
 
 /** A `<meta>` element's attributes that matter (the first of each, decoded). */
@@ -54,6 +56,7 @@ const BREAKOUT = new Set([
   'strike', 'sub', 'sup', 'table', 'tt', 'u', 'ul', 'var',
 ]);
 const SVG_HTML_INTEGRATION = new Set(['foreignobject', 'desc', 'title']);
+const VOID_ELEMENTS = new Set(['area', 'base', 'basefont', 'bgsound', 'br', 'col', 'embed', 'frame', 'hr', 'image', 'img', 'input', 'keygen', 'link', 'meta', 'param', 'source', 'track', 'wbr']);
 const MATHML_TEXT_INTEGRATION = new Set(['mi', 'mo', 'mn', 'ms', 'mtext']);
 
 /** Named character references decoded here; those marked `true` also work without `;` (legacy). */
@@ -301,6 +304,15 @@ export function scanPage(html: string, mode: ParseMode = 'document'): PageFacts 
   let baseHref: string | null = null;
   let templateDepth = 0;
   const foreign: ForeignElement[] = [];
+  // HTML elements still open, by name (roughly: no implied end tags). An end tag
+  // inside SVG/MathML that closes one of them closes the foreign content too.
+  const htmlOpen = new Map<string, number>();
+  const closeHtml = (name: string): boolean => {
+    const open = htmlOpen.get(name) ?? 0;
+    if (open === 0) return false;
+    htmlOpen.set(name, open - 1);
+    return true;
+  };
 
   const inHtmlContext = (): boolean => foreign.at(-1)?.integration ?? true;
 
@@ -330,9 +342,19 @@ export function scanPage(html: string, mode: ParseMode = 'document'): PageFacts 
         if (!tag) break;
         index = tag.end;
         const position = foreign.map((element) => element.name).lastIndexOf(tag.name);
-        if (position !== -1) foreign.length = position;
-        else if (foreign.length > 0 && !inHtmlContext() && (tag.name === 'br' || tag.name === 'p')) foreign.length = 0;
-        else if (tag.name === 'template' && templateDepth > 0 && inHtmlContext()) templateDepth--;
+        if (position !== -1) {
+          foreign.length = position;
+        } else if (foreign.length > 0 && !inHtmlContext()) {
+          if (tag.name === 'br' || tag.name === 'p') {
+            foreign.length = 0;
+          } else if (closeHtml(tag.name)) {
+            // It closes an HTML ancestor, and the foreign content inside it with it.
+            foreign.length = 0;
+            if (tag.name === 'template' && templateDepth > 0) templateDepth--;
+          }
+        } else if (closeHtml(tag.name) && tag.name === 'template' && templateDepth > 0) {
+          templateDepth--;
+        }
         continue;
       }
       if (first === '>') {
@@ -369,6 +391,7 @@ export function scanPage(html: string, mode: ParseMode = 'document'): PageFacts 
       if (!tag.selfClosing) foreign.push({ name: tag.name, namespace: tag.name === 'svg' ? 'svg' : 'math', integration: false });
       continue;
     }
+    if (!VOID_ELEMENTS.has(tag.name)) htmlOpen.set(tag.name, (htmlOpen.get(tag.name) ?? 0) + 1);
     if (tag.name === 'template') {
       templateDepth++;
       continue;
