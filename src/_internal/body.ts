@@ -3,6 +3,8 @@
  * bodies (violation reports, `readJson`).
  */
 
+import { concatBytes } from './bytes.ts';
+
 /** The body, or why there is none: over the limit, or the stream failed (client gone). */
 export async function readLimited(request: Request, limit: number): Promise<Uint8Array | 'too_large' | 'unreadable'> {
   const declared = request.headers.get('content-length');
@@ -27,11 +29,5 @@ export async function readLimited(request: Request, limit: number): Promise<Uint
     }
     chunks.push(value);
   }
-  const body = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
+  return chunks.length === 0 ? new Uint8Array(0) : concatBytes(chunks, total);
 }

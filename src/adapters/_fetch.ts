@@ -4,6 +4,7 @@
  */
 
 import { RampartError } from '../errors.ts';
+import { concatBytes } from '../_internal/bytes.ts';
 import type { IncomingRequest } from '../rampart.ts';
 
 /** What `decide` returned for a complete body: an answer, or a bug in `decide`. */
@@ -76,7 +77,7 @@ export class FetchIncoming implements IncomingRequest {
           if (length < nextDecision && length <= limit) continue;
           nextDecision = Math.max(length + 1024, Math.floor(length * 1.5));
         }
-        const answer = decide(join(chunks, length), done);
+        const answer = decide(concatBytes(chunks, length), done);
         if (answer !== 'more') return answer;
         if (done) return settle(answer);
         if (length > limit) return 'too_large';
@@ -85,15 +86,4 @@ export class FetchIncoming implements IncomingRequest {
       void reader.cancel().catch(() => {});
     }
   }
-}
-
-function join(chunks: readonly Uint8Array[], length: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const joined = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    joined.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return joined;
 }

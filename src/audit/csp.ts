@@ -11,6 +11,7 @@
  * Grammar references are CSP Level 3 (https://www.w3.org/TR/CSP3/).
  */
 
+import { FETCH_DIRECTIVES as FETCH_DIRECTIVE_NAMES } from '../headers/csp.ts';
 import { ANGULAR_URLS, FLASH_URLS, JSONP_NEEDS_EVAL, JSONP_URLS } from './csp-bypasses.ts';
 import { scanTags } from './html-scan.ts';
 import type { Finding, Rule, Severity } from './types.ts';
@@ -91,25 +92,7 @@ const RULE_SEVERITY = new Map(CSP_RULES.map((entry) => [entry.id, entry.severity
 // ---------------------------------------------------------------------------------------------
 // Vocabulary (csp_evaluator's `csp.ts`, with what browsers added since)
 
-const FETCH_DIRECTIVES = new Set([
-  'child-src',
-  'connect-src',
-  'default-src',
-  'fenced-frame-src',
-  'font-src',
-  'frame-src',
-  'img-src',
-  'manifest-src',
-  'media-src',
-  'object-src',
-  'script-src',
-  'script-src-attr',
-  'script-src-elem',
-  'style-src',
-  'style-src-attr',
-  'style-src-elem',
-  'worker-src',
-]);
+const FETCH_DIRECTIVES = new Set<string>(FETCH_DIRECTIVE_NAMES);
 
 /** What replaces each retired directive (CSP Evaluator knows the first four). */
 const DEPRECATED_DIRECTIVES: Readonly<Record<string, string>> = {

@@ -34,7 +34,8 @@ export const CSP = {
   script: "'script'",
 } as const;
 
-const FETCH_DIRECTIVES = [
+/** The fetch directives (CSP3 §6.1), which fall back to `default-src`. */
+export const FETCH_DIRECTIVES = [
   'default-src',
   'child-src',
   'connect-src',

@@ -10,6 +10,7 @@
 
 import { RampartError } from '../errors.ts';
 import { parseContentType } from '../csrf/form.ts';
+import { concatBytes } from '../_internal/bytes.ts';
 import { describe } from '../_internal/describe.ts';
 import { randomBytes } from '../_internal/random.ts';
 import { MultipartParser, type MultipartHandler, type PartInfo } from './multipart.ts';
@@ -346,7 +347,7 @@ class FormReceiver implements MultipartHandler {
     const part = this.#part!;
     this.#part = undefined;
     if (part.filename === undefined) {
-      const value = new TextDecoder().decode(joinChunks(this.#fieldChunks, this.#fieldBytes));
+      const value = new TextDecoder().decode(concatBytes(this.#fieldChunks, this.#fieldBytes));
       this.#fieldChunks = [];
       if (part.name !== 'csrf_token') this.#fields.append(part.name, value);
       return;
@@ -664,17 +665,6 @@ const utf8 = new TextEncoder();
 
 function utf8Length(text: string): number {
   return utf8.encode(text).length;
-}
-
-function joinChunks(chunks: readonly Uint8Array[], length: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const joined = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    joined.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return joined;
 }
 
 const LIMIT_NAMES = [...(Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]), 'maxParts'] as const;
