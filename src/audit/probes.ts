@@ -196,8 +196,7 @@ function invalidSubmission(page: string, action: string, form: Form, canary: str
   const tokenField = form.fields.find((field) => CSRF_FIELD_NAMES.test(field.name));
   const fields: [string, string][] = [];
   let invalid: string | undefined;
-  const tags = form.fields;
-  for (const field of tags) {
+  for (const field of form.fields) {
     if (field === tokenField || field.type === 'submit' || field.type === 'button' || field.type === 'image' || field.type === 'reset') continue;
     if (field.type === 'file') continue;
     const bad = invalidValue(field, canary);
