@@ -192,6 +192,21 @@ describe('MultipartParser', () => {
     expect(() => new MultipartParser('a'.repeat(70), { onPart() {}, onData() {}, onPartEnd() {} })).not.toThrow();
   });
 
+  it('does not depend on the caller keeping its chunk: a reused Node Buffer', () => {
+    const seen: string[] = [];
+    const parser = new MultipartParser('XyZ', { onPart() {}, onData: (bytes) => void seen.push(Buffer.from(bytes).toString('latin1')), onPartEnd() {} });
+    const body = Buffer.from('--XyZ\r\nContent-Disposition: form-data; name="f"\r\n\r\nhello\r\n--Xyworld\r\n--XyZ--', 'latin1');
+    const reused = Buffer.alloc(8);
+    for (let offset = 0; offset < body.length; offset += 8) {
+      reused.fill(0x21);
+      const length = body.copy(reused, 0, offset, offset + 8);
+      parser.write(reused.subarray(0, length));
+      // The parser may hand out views of the chunk during write only: copy them now, as documented.
+    }
+    parser.end();
+    expect(seen.join('')).toBe('hello\r\n--Xyworld');
+  });
+
   it('keeps failing after a failure', () => {
     const parser = new MultipartParser(BOUNDARY, { onPart() {}, onData() {}, onPartEnd() {} });
     expect(codeOf(() => parser.write(latin1Bytes(`--${BOUNDARY}\nx`)))).toBe('upload_malformed');

@@ -215,7 +215,8 @@ export class MultipartParser {
       return found + delimiter.length;
     }
     const keep = partialStart(chunk, Math.max(position, chunk.length - delimiter.length + 1), delimiter);
-    if (keep < chunk.length) this.#carry = chunk.slice(keep);
+    // A copy: on a Node Buffer `slice` is a view, which the caller may refill after `write`.
+    if (keep < chunk.length) this.#carry = byteSlice.call(chunk, keep);
     this.#content(view(chunk, position, keep));
     return chunk.length;
   }
@@ -395,6 +396,7 @@ function partialStart(buffer: Uint8Array, from: number, delimiter: Uint8Array): 
 // The typed array's own search for one byte: a chunk from Node is a Buffer, whose
 // `indexOf` goes through a slower, string-aware path first.
 const byteIndexOf = Uint8Array.prototype.indexOf;
+const byteSlice = Uint8Array.prototype.slice;
 
 /**
  * Bytes `start` to `end` of `chunk`, as a plain `Uint8Array` view: `subarray` on a
