@@ -27,7 +27,10 @@
 //
 // 1. Speed: time per parse of the 100 MiB body, interleaved rounds (order rotated), the
 //    ratio to the floor taken within each round as throughput (floor time / parser time:
-//    1 is as fast as the floor), median and middle half over rounds.
+//    1 is as fast as the floor), median and middle half over rounds. Each timed parse is
+//    preceded, untimed, by gc(), a warm-up parse of an 8 MiB body of the same kind and 20 ms
+//    for V8's background compiler (see time()): steady state, nobody's JIT or GC work in
+//    another parser's timing.
 // 2. Hostile boundary: boundary = 70 × 'a', content all 'a' (the same size), timed in the
 //    same rounds right after the same parser's normal parse: hostile time / normal time.
 // 3. Memory: a child process per parser and size (fresh heap, --expose-gc), the body
@@ -43,8 +46,12 @@
 // reported (Node 20's formData() refuses it: undici's parser looks for the bare boundary
 // text). Every timed parse checks its byte count.
 //
-// BENCH_PARSERS (comma-separated keys) measures only some parsers (the floor always) and
-// leaves RESULTS.md alone; so does any run with other than the default sizes.
+// Settings (environment): BENCH_ROUNDS (15), BENCH_MIB (100: the file of the speed runs),
+// BENCH_HOSTILE_MIB (as BENCH_MIB), BENCH_MEMORY_MIB (100,1024; empty: no memory runs),
+// BENCH_FORMDATA_MAX_MIB (1024: larger formData() memory runs are skipped), BENCH_WARM_MIB (8:
+// the warm-up parse before each timed one), BENCH_PARSERS (comma-separated, of rampart,
+// fastifyBusboy, busboy, formidable, multer, formData; the floor is always measured). A run with any of these but BENCH_ROUNDS prints its tables
+// and leaves RESULTS.md alone. About 2 minutes on 2 cores with the defaults.
 
 import { Blob, Buffer } from 'node:buffer';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -53,7 +60,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { Readable } from 'node:stream';
 import { ReadableStream } from 'node:stream/web';
-import { clearInterval, setInterval } from 'node:timers';
+import { clearInterval, setInterval, setTimeout } from 'node:timers';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -211,54 +218,67 @@ async function feed(writable, chunks) {
   }
 }
 
-function floorParse(chunks, boundary) {
+/**
+ * The floor, fed a chunk at a time like the parsers: a per-chunk function is optimized like
+ * theirs (a loop over all chunks in one function runs as on-stack-replaced code, compiled again
+ * on many calls). A plain function over a state object: written as a class, its optimized
+ * code embedded objects that the gc() before each timed parse collected, and V8 threw it away
+ * ("weak objects") and compiled it again during the next timed parse.
+ */
+function floorState(boundary) {
   const delimiter = Buffer.from(`\r\n--${boundary}`, 'latin1');
   const keep = delimiter.length - 1;
   // The lookbehind (the stream's last `keep` bytes) in [0, carried), then the chunk's first
   // `keep` bytes: a delimiter found starting in the lookbehind ends in this chunk (one wholly
   // inside a chunk is found by that chunk's own search). Bytes are moved with plain loops:
   // Buffer#copy costs ~0.5 µs a call on Node 20, more than moving 41 bytes.
-  const window = Buffer.alloc(2 * keep);
-  let carried = 0;
-  let offset = 0;
-  let headEnd = -1;
-  let firstDelimiter = -1;
-  let delimiters = 0;
-  for (const chunk of chunks) {
-    if (headEnd === -1) {
-      headEnd = chunk.indexOf('\r\n\r\n') + 4;
-      if (headEnd === 3) throw new Error('floor: the headers are not in the first chunk');
-    }
-    const taken = Math.min(keep, chunk.length);
-    for (let index = 0; index < taken; index++) window[carried + index] = chunk[index];
-    if (carried > 0) {
-      const found = (carried + taken === window.length ? window : window.subarray(0, carried + taken)).indexOf(delimiter);
-      if (found !== -1 && found < carried) {
-        delimiters++;
-        if (firstDelimiter === -1) firstDelimiter = offset - carried + found;
-      }
-    }
-    let found = chunk.indexOf(delimiter);
-    while (found !== -1) {
-      delimiters++;
-      if (firstDelimiter === -1) firstDelimiter = offset + found;
-      found = chunk.indexOf(delimiter, found + delimiter.length);
-    }
-    if (chunk.length >= keep) {
-      const from = chunk.length - keep;
-      for (let index = 0; index < keep; index++) window[index] = chunk[from + index];
-      carried = keep;
-    } else {
-      // A chunk shorter than the lookbehind: keep the last `keep` bytes of lookbehind + chunk.
-      const total = carried + chunk.length;
-      const drop = Math.max(0, total - keep);
-      window.copyWithin(0, drop, total);
-      carried = total - drop;
-    }
-    offset += chunk.length;
+  return { delimiter, keep, window: Buffer.alloc(2 * keep), carried: 0, offset: 0, headEnd: -1, firstDelimiter: -1, delimiters: 0 };
+}
+
+function floorWrite(state, chunk) {
+  const { delimiter, keep, window } = state;
+  let carried = state.carried;
+  if (state.headEnd === -1) {
+    state.headEnd = chunk.indexOf('\r\n\r\n') + 4;
+    if (state.headEnd === 3) throw new Error('floor: the headers are not in the first chunk');
   }
-  if (delimiters !== 1) throw new Error(`floor: ${delimiters} delimiters after the first, expected 1`);
-  return { bytes: firstDelimiter - headEnd };
+  const taken = Math.min(keep, chunk.length);
+  for (let index = 0; index < taken; index++) window[carried + index] = chunk[index];
+  if (carried > 0) {
+    const found = (carried + taken === window.length ? window : window.subarray(0, carried + taken)).indexOf(delimiter);
+    if (found !== -1 && found < carried) floorFound(state, state.offset - carried + found);
+  }
+  let found = chunk.indexOf(delimiter);
+  while (found !== -1) {
+    floorFound(state, state.offset + found);
+    found = chunk.indexOf(delimiter, found + delimiter.length);
+  }
+  if (chunk.length >= keep) {
+    const from = chunk.length - keep;
+    for (let index = 0; index < keep; index++) window[index] = chunk[from + index];
+    carried = keep;
+  } else {
+    // A chunk shorter than the lookbehind: keep the last `keep` bytes of lookbehind + chunk.
+    const total = carried + chunk.length;
+    const drop = Math.max(0, total - keep);
+    window.copyWithin(0, drop, total);
+    carried = total - drop;
+  }
+  state.carried = carried;
+  state.offset += chunk.length;
+}
+
+function floorFound(state, at) {
+  state.delimiters++;
+  if (state.firstDelimiter === -1) state.firstDelimiter = at;
+}
+
+/** The file's size: from the end of the part's headers to the close delimiter. */
+function floorParse(chunks, boundary) {
+  const state = floorState(boundary);
+  for (const chunk of chunks) floorWrite(state, chunk);
+  if (state.delimiters !== 1) throw new Error(`floor: ${state.delimiters} delimiters after the first, expected 1`);
+  return { bytes: state.firstDelimiter - state.headEnd };
 }
 
 function rampartParse(chunks, boundary, sink) {
@@ -510,16 +530,35 @@ function runMemory(key, mib, mode) {
 // One counting sink for every timed parse: a fresh closure per parse would be compiled again
 // by V8 each time, on a background thread, inside the timing.
 const COUNTER = countingSink();
-async function time(key, chunks, shape) {
+const WARM_MIB = Number(process.env.BENCH_WARM_MIB ?? 8);
+const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+/**
+ * Wall-clock and CPU (user + system, all threads: GC included) milliseconds of one parse of
+ * `body`. Before it, untimed: gc(), which frees the previous parse's garbage but also throws
+ * away optimized code that embedded objects now dead ("weak objects" deopts); a parse of an
+ * 8 MiB body of the same kind (2 MiB was not enough for the floor), so that the parser runs optimized again; and 20 ms for V8's
+ * background compiler to finish, so that neither its work nor another parser's lands in
+ * this timing.
+ */
+async function time(key, body) {
   gc();
-  const sink = COUNTER;
-  sink.bytes = 0;
+  COUNTER.bytes = 0;
+  await parseInto(key, body.warm.chunks, body.warm.shape, COUNTER);
+  await settle();
+  COUNTER.bytes = 0;
   const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
-  await parseInto(key, chunks, shape, sink);
+  await parseInto(key, body.chunks, body.shape, COUNTER);
   const wall = Number(process.hrtime.bigint() - start) / 1e6;
   const used = process.cpuUsage(cpu);
   return { wall, cpu: (used.user + used.system) / 1000 };
+}
+
+/** A body cut into chunks, and a smaller one like it (same boundary and content) to warm up on. */
+function cutBody(shape) {
+  const warm = bodyShape(shape.boundary, WARM_MIB * MIB, shape.pattern);
+  return { shape, chunks: [...generateChunks(shape)], warm: { shape: warm, chunks: [...generateChunks(warm)] } };
 }
 
 const quantile = (values, q) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) * q)];
@@ -540,7 +579,7 @@ function sourceVersion() {
 async function main() {
   const selected = process.env.BENCH_PARSERS ? [FLOOR, ...process.env.BENCH_PARSERS.split(',').filter((key) => key !== FLOOR)] : Object.keys(PARSERS);
   for (const key of selected) if (!PARSERS[key]) throw new Error(`unknown parser ${key}; known: ${Object.keys(PARSERS).join(', ')}`);
-  const complete = selected.length === Object.keys(PARSERS).length && !process.env.BENCH_MIB && !process.env.BENCH_HOSTILE_MIB && !process.env.BENCH_MEMORY_MIB;
+  const complete = selected.length === Object.keys(PARSERS).length && !process.env.BENCH_MIB && !process.env.BENCH_HOSTILE_MIB && !process.env.BENCH_MEMORY_MIB && !process.env.BENCH_WARM_MIB;
   const started = Date.now();
   const loadStart = loadavg()[0];
   const date = new Date().toUTCString();
@@ -548,8 +587,10 @@ async function main() {
   // The bodies, cut before any timing.
   const normal = normalShape(FILE_MIB * MIB);
   const hostile = hostileShape(HOSTILE_MIB * MIB);
-  const normalChunks = [...generateChunks(normal)];
-  const hostileChunks = [...generateChunks(hostile)];
+  const normalBody = cutBody(normal);
+  const hostileBody = cutBody(hostile);
+  const normalChunks = normalBody.chunks;
+  const hostileChunks = hostileBody.chunks;
   check(new Set(normalChunks.map((chunk) => chunk.buffer)).size === normalChunks.length, 'two chunks share memory');
   const fingerprint = (chunks) => chunks.reduce((hash, chunk) => hash.update(chunk), createHash('sha256')).digest('hex');
   const normalFingerprint = fingerprint(normalChunks);
@@ -580,7 +621,7 @@ async function main() {
     }
   }
   console.log('Sanity checks passed; warming up.');
-  for (const key of selected) for (let index = 0; index < 2; index++) await time(key, normalChunks, normal);
+  for (const key of selected) for (let index = 0; index < 2; index++) await time(key, normalBody);
 
   // Speed and hostile, interleaved.
   const speed = Object.fromEntries(selected.map((key) => [key, { wall: [], cpu: [], ratio: [], cpuRatio: [], hostile: [], hostileRatio: [] }]));
@@ -588,8 +629,8 @@ async function main() {
     const order = selected.slice(round % selected.length).concat(selected.slice(0, round % selected.length));
     const got = {};
     for (const key of order) {
-      got[key] = await time(key, normalChunks, normal);
-      if (!refusedHostile[key]) got[key].hostile = await time(key, hostileChunks, hostile);
+      got[key] = await time(key, normalBody);
+      if (!refusedHostile[key]) got[key].hostile = await time(key, hostileBody);
     }
     for (const key of selected) {
       const entry = speed[key];
@@ -683,7 +724,7 @@ function report({ selected, speed, memory, refusedHostile, normal, loadStart, da
   const targets = [];
   if (selected.includes(RAMPART)) {
     const ours = median(speed[RAMPART].ratio);
-    targets.push(`- ${ours >= 0.95 ? 'MET' : 'MISSED'}: rampart at least 0.95× the floor's throughput: **${ours.toFixed(2)}×** (CPU time ${median(speed[RAMPART].cpuRatio).toFixed(2)}×).`);
+    targets.push(`- ${ours >= 0.95 ? 'MET' : 'MISSED'}: rampart at least 0.95× the floor's throughput: **${ours.toFixed(3)}×** (middle half ${middleHalf(speed[RAMPART].ratio, 3)}; CPU time ${median(speed[RAMPART].cpuRatio).toFixed(3)}×).`);
     const hostileRatio = refusedHostile[RAMPART] ? NaN : median(speed[RAMPART].hostileRatio);
     targets.push(`- ${hostileRatio <= 1.2 ? 'MET' : 'MISSED'}: the hostile boundary at most 1.2× the normal time: **${Number.isNaN(hostileRatio) ? 'refused' : `${hostileRatio.toFixed(2)}×`}**.`);
     for (const size of MEMORY_MIB) {
@@ -717,7 +758,7 @@ npm run build && node bench/uploads.mjs
 - Machine: ${availableParallelism()} cores, ${cpuModel}; load average (1 min) ${loadStart.toFixed(2)} at start, ${loadavg()[0].toFixed(2)} at end.
 - Body: one part, \`Content-Disposition: form-data; name="file"; filename="${FILENAME}"\` and \`Content-Type: application/octet-stream\`, ${fileMiB} MiB of random bytes, a browser-like boundary (\`----WebKitFormBoundary\` + 16 alphanumerics); cut before timing into ${Math.ceil(normal.total / CHUNK)} fresh 64 KiB Buffers (each its own ArrayBuffer). In-process: no HTTP, no disk. Every parse must deliver exactly the file's bytes (sha256-checked once per parser, byte count on every timed parse).
 - How each is driven: the floor keeps the stream's last ${normal.boundary.length + 3} bytes (the delimiter's length − 1, moved with plain loops), searches them joined with the chunk's first ${normal.boundary.length + 3} bytes, then the chunk, with \`Buffer#indexOf\`, and takes the file's size from the close delimiter's offset; rampart \`write(chunk)\` per chunk, then \`end()\`; busboy and @fastify/busboy \`write()\` with back-pressure (\`await 'drain'\`), file stream read by a \`'data'\` listener; formidable's raw \`MultipartParser\` (an object-mode Transform, how \`IncomingForm\` drives it) the same way, its \`partData\` slices counted, headers decoded per part; multer's \`single('file')\` middleware called with a fake \`IncomingMessage\` (a \`Readable\` with headers) and a StorageEngine that counts and discards; \`new Response(readableStream, { headers }).formData()\`, the file's \`size\` read from the returned \`File\`.
-- Method: ${ROUNDS} interleaved rounds (order rotated every round); each round parses the normal body and then the hostile one with every parser, a \`gc()\` before each parse (outside the timing), with V8's concurrent ArrayBuffer sweeping off (so that it frees the previous parser's buffers then, not on the other core during the next parser's run). Ratios are taken within each round; the median over rounds is reported, the middle half (25th–75th percentile) in parentheses. CPU time: \`process.cpuUsage()\`, user + system, all threads (GC included). ${speedSeconds.toFixed(0)} s for speed and hostile, ${seconds.toFixed(0)} s in all.
+- Method: ${ROUNDS} interleaved rounds (order rotated every round); each round parses the normal body, then the hostile one, with every parser. Before each timed parse, untimed: a \`gc()\` (with V8's concurrent ArrayBuffer sweeping off, so that it frees the previous parser's buffers then, not on the other core during the next parser's run), a warm-up parse of a body of the same kind (${WARM_MIB} MiB) (the \`gc()\` discards optimized code that embedded dead objects: this gets every parser back to optimized code) and 20 ms for V8's background compiler to finish: each parse is measured in steady state, and no parser's JIT or GC work lands in another's timing. Ratios are taken within each round; the median over rounds is reported, the middle half (25th–75th percentile) in parentheses. CPU time: \`process.cpuUsage()\`, user + system, all threads (GC included). ${speedSeconds.toFixed(0)} s for speed and hostile, ${seconds.toFixed(0)} s in all.
 
 ${speedLines.join('\n')}
 
