@@ -41,7 +41,7 @@ export const ERROR_CODES = {
   json_media_type: { status: 415, title: 'The body must be JSON (application/json).' },
   json_too_large: { status: 413, title: 'The JSON body is too large.' },
   json_malformed: { status: 400, title: 'The body is not valid JSON.' },
-  upload_media_type: { status: 415, title: 'The body must be multipart/form-data, without a Content-Encoding.' },
+  upload_media_type: { status: 415, title: 'The body must be a form (multipart/form-data or application/x-www-form-urlencoded), without a Content-Encoding.' },
   upload_boundary_invalid: { status: 400, title: 'The multipart boundary is missing or invalid (1 to 70 characters of RFC 2046).' },
   upload_malformed: { status: 400, title: 'The multipart body is malformed.' },
   upload_truncated: { status: 400, title: 'The multipart body ended before its closing boundary.' },

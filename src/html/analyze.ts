@@ -11,7 +11,7 @@
  * field, both as markers a request fills in (see `escape.ts`).
  */
 
-import { CSRF_MARKER, NONCE_MARKER } from './escape.ts';
+import { CSRF_MARKER, MARKER, NONCE_MARKER } from './escape.ts';
 
 /** How a slot's value is rendered. */
 export type SlotKind =
@@ -43,7 +43,8 @@ export type TemplateErrorCode =
   | 'html_unsafe_url_prefix'
   | 'html_template_ends_in_tag'
   | 'html_template_ends_in_comment'
-  | 'html_template_ends_in_raw_text';
+  | 'html_template_ends_in_raw_text'
+  | 'html_nul_in_template';
 
 /** A template rampart refuses: a mistake in the code, found when the template is first used. */
 export class TemplateError extends TypeError {
@@ -158,6 +159,7 @@ export function analyze(strings: readonly string[], location: string): Compiled 
 
   for (let part = 0; part < strings.length; part++) {
     const text = strings[part]!;
+    if (text.includes(MARKER)) fail('html_nul_in_template', 'the template holds a NUL character (U+0000), the engine\'s own marker; remove it (browsers drop or replace it anyway).', part);
     let out = '';
     for (let index = 0; index < text.length; index++) {
       const character = text[index]!;

@@ -2,19 +2,22 @@
  * The escapers of the template engine, one per context, and the URL filters.
  *
  * Text, RCDATA and quoted attribute values share one escaper: `& < > " '` become
- * character references, NUL becomes U+FFFD (what the parser would make of it), and
- * U+FDD0 (the engine's own marker for the nonce and CSRF slots) becomes a reference
- * too, so data can never forge a marker.
+ * character references and NUL becomes U+FFFD (what the parser would make of it).
+ * NUL is also the engine's own marker for the nonce and CSRF slots: no escaper lets
+ * one through and templates may not hold one, so data can never forge a marker.
+ * (An ASCII marker keeps pages one-byte strings, which Node writes without
+ * transcoding: a U+FDD0 marker made every page with a form UTF-16, and writing it
+ * cost more than rendering it.)
  */
 
 /** The marker that starts a slot filled when a page is rendered for a request. */
-export const MARKER = '\uFDD0';
+export const MARKER = '\0';
 /** The nonce of the response: `nonce="${MARKER}N"`. */
 export const NONCE_MARKER = `${MARKER}N`;
 /** The CSRF hidden field of a form. */
 export const CSRF_MARKER = `${MARKER}F`;
 
-const SPECIAL = /[&<>"'\0\uFDD0]/;
+const SPECIAL = /[&<>"'\0]/;
 /** Which code points below 63 must be escaped (`\0 " & ' < >`). */
 const SPECIAL_LOW = new Uint8Array(63);
 for (const code of [0x00, 0x22, 0x26, 0x27, 0x3c, 0x3e]) SPECIAL_LOW[code] = 1;
@@ -25,7 +28,7 @@ function firstSpecial(text: string): number {
   if (length > 64) return text.search(SPECIAL);
   for (let index = 0; index < length; index++) {
     const code = text.charCodeAt(index);
-    if ((code < 63 && SPECIAL_LOW[code] === 1) || code === 0xfdd0) return index;
+    if (code < 63 && SPECIAL_LOW[code] === 1) return index;
   }
   return -1;
 }
@@ -46,7 +49,6 @@ export function escapeHtml(text: string): string {
       case 0x22: replacement = '&quot;'; break;
       case 0x27: replacement = '&#39;'; break;
       case 0x00: replacement = '\uFFFD'; break;
-      case 0xfdd0: replacement = '&#xFDD0;'; break;
       default: continue;
     }
     if (last !== index) out += text.slice(last, index);
@@ -118,8 +120,9 @@ function isSpace(code: number): boolean {
   return code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0c || code === 0x0d;
 }
 
-const JSON_UNSAFE = /[<>&\u2028\u2029\uFDD0]/g;
-const JSON_REPLACEMENTS: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '\u2028': '\\u2028', '\u2029': '\\u2029', '\uFDD0': '\\ufdd0' };
+// JSON.stringify already writes NUL (every control character) as a \u escape.
+const JSON_UNSAFE = /[<>&\u2028\u2029]/g;
+const JSON_REPLACEMENTS: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '\u2028': '\\u2028', '\u2029': '\\u2029' };
 
 /**
  * JSON for a `<script type="application/json">` element: `<`, `>` and `&` as `\u`

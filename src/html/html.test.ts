@@ -5,7 +5,7 @@ import { FetchIncoming } from '../adapters/_fetch.ts';
 import { rampart, RequestContext } from '../rampart.ts';
 import { TemplateError, type TemplateErrorCode } from './analyze.ts';
 import { escapeHtml, filterSrcset, filterUrl, INVALID_URL } from './escape.ts';
-import { csrfField, dangerouslyTrustHtml, html, joinHtml, json, SafeHtml } from './html.ts';
+import { csrfField, dangerouslyTrustHtml, fillMarkers, html, joinHtml, json, SafeHtml } from './html.ts';
 
 type Node = DefaultTreeAdapterMap['node'];
 type Element = DefaultTreeAdapterMap['element'];
@@ -34,7 +34,8 @@ describe('escapers', () => {
     [`"'`, '&quot;&#39;'],
     ['`=/ \t\n', '`=/ \t\n'],
     ['nul\0', 'nul\uFFFD'],
-    ['marker\uFDD0N', 'marker&#xFDD0;N'],
+    ['marker\0N\0F', 'marker\uFFFDN\uFFFDF'],
+    ['former marker\uFDD0N', 'former marker\uFDD0N'],
     ['&amp;', '&amp;amp;'],
     ['\u2028 😀 é', '\u2028 😀 é'],
   ])('escapeHtml(%j) = %j', (input, output) => {
@@ -152,7 +153,9 @@ describe('slots by context', () => {
 
   it('trusts reviewed markup only explicitly, and never its markers', () => {
     expect(String(html`<div>${dangerouslyTrustHtml('<b>ok</b>')}</div>`)).toBe('<div><b>ok</b></div>');
-    expect(String(dangerouslyTrustHtml('\uFDD0F'))).toBe('&#xFDD0;F');
+    expect(String(dangerouslyTrustHtml('\0F<p>\0N</p>'))).toBe('\uFFFDF<p>\uFFFDN</p>');
+    const page = html`<form method="post" action="/a">${dangerouslyTrustHtml('<b>\0F\0N</b>')}</form>`;
+    expect(fillMarkers(page, 'NONCE', () => '<input name="csrf_token">')).toBe('<form method="post" action="/a"><input name="csrf_token"><b>\uFFFDF\uFFFDN</b></form>');
   });
 
   it('refuses to be called as a function', () => {
@@ -243,6 +246,8 @@ const REFUSED: [string, () => unknown, TemplateErrorCode][] = [
   ['ends inside a title', () => html`<title>${'x'}`, 'html_template_ends_in_raw_text'],
   ['ends inside a textarea', () => html`<textarea>`, 'html_template_ends_in_raw_text'],
   ['ends inside a style', () => html`<style>p{}`, 'html_template_ends_in_raw_text'],
+  ['holds a NUL (the engine\'s marker)', () => html`<p>\0F</p>`, 'html_nul_in_template'],
+  ['holds a NUL after a slot', () => html`<p>${'x'}\0N</p>`, 'html_nul_in_template'],
 ];
 
 describe(`refused templates (${REFUSED.length})`, () => {

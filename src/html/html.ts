@@ -88,8 +88,9 @@ export function json(value: unknown): ScriptJson {
  */
 export function dangerouslyTrustHtml(markup: string): SafeHtml {
   if (typeof markup !== 'string') throw new TypeError(`rampart: dangerouslyTrustHtml expects a string, got ${typeof markup}.`);
-  // The request markers are rampart's: trusted markup cannot forge them.
-  return new SafeHtml(markup.replaceAll(MARKER, '&#xFDD0;'), TOKEN, false);
+  // The request markers (NUL) are rampart's: trusted markup cannot forge them. NUL
+  // becomes U+FFFD, as the escaper (and the HTML parser, in attribute values) makes it.
+  return new SafeHtml(markup.includes(MARKER) ? markup.replaceAll(MARKER, '\uFFFD') : markup, TOKEN, false);
 }
 
 /** The CSRF field, for a form the engine cannot recognise itself (an absolute or computed `action`). */
@@ -284,6 +285,18 @@ function describeValue(value: unknown): string {
  */
 export function fillMarkers(page: SafeHtml, nonce: string, csrfField: (() => string) | undefined): string {
   const markup = SafeHtml.markupOf(page);
-  if (!SafeHtml.isMarked(page) || !markup.includes(MARKER)) return markup;
-  return markup.replace(/\uFDD0([NF])/g, (_marker, which: string) => (which === 'N' ? nonce : (csrfField?.() ?? '')));
+  if (!SafeHtml.isMarked(page)) return markup;
+  let at = markup.indexOf(MARKER);
+  if (at === -1) return markup;
+  let filled = '';
+  let last = 0;
+  do {
+    // A marker is always followed by its kind: N (nonce) or F (CSRF field).
+    filled += markup.slice(last, at) + (markup.charCodeAt(at + 1) === NONCE_KIND ? nonce : (csrfField?.() ?? ''));
+    last = at + 2;
+    at = markup.indexOf(MARKER, last);
+  } while (at !== -1);
+  return filled + markup.slice(last);
 }
+
+const NONCE_KIND = NONCE_MARKER.charCodeAt(1);

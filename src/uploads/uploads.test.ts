@@ -200,13 +200,89 @@ describe('uploads().receive', () => {
   it('refuses the wrong media type, a compressed body and bad boundaries before reading', async () => {
     const { files } = setup();
     const payload = body([{ name: 'a', value: '1' }]);
-    expect(await codeOf(files.receive(request(payload, { 'content-type': 'application/x-www-form-urlencoded' })))).toBe('upload_media_type');
+    expect(await codeOf(files.receive(request(payload, { 'content-type': 'text/plain' })))).toBe('upload_media_type');
+    expect(await codeOf(files.receive(request(payload, { 'content-type': 'application/json' })))).toBe('upload_media_type');
     expect(await codeOf(files.receive(request(payload, { 'content-type': `multipart/mixed; boundary=${BOUNDARY}` })))).toBe('upload_media_type');
     expect(await codeOf(files.receive(request(payload, { 'content-encoding': 'gzip' })))).toBe('upload_media_type');
     expect(await codeOf(files.receive(request(payload, { 'content-type': 'multipart/form-data' })))).toBe('upload_boundary_invalid');
     expect(await codeOf(files.receive(request(payload, { 'content-type': 'multipart/form-data; boundary=' })))).toBe('upload_boundary_invalid');
     expect(await codeOf(files.receive(request(payload, { 'content-type': `multipart/form-data; boundary=${'a'.repeat(71)}` })))).toBe('upload_boundary_invalid');
     expect(await codeOf(files.receive(request(payload, { 'content-type': `Multipart/Form-Data; BOUNDARY="${BOUNDARY}"` })))).toBe('ok');
+  });
+
+  describe('an application/x-www-form-urlencoded body (what a form without files sends)', () => {
+    const URLENCODED = { 'content-type': 'application/x-www-form-urlencoded' };
+    const encode = (text: string) => new TextEncoder().encode(text);
+
+    it('reads its fields, in order, the CSRF token left out, and stores nothing', async () => {
+      const { files, storage } = setup();
+      const form = await files.receive(request(encode('csrf_token=t&user=al%C3%AFce&note=a+b%26c&user=2&empty='), URLENCODED));
+      expect([...form.fields]).toEqual([
+        ['user', 'alïce'],
+        ['note', 'a b&c'],
+        ['user', '2'],
+        ['empty', ''],
+      ]);
+      expect(form.files).toEqual([]);
+      expect(form.file('user')).toBeUndefined();
+      expect(storage.calls).toEqual([]);
+    });
+
+    it('reads an empty body, a charset parameter and a body in many chunks', async () => {
+      const { files } = setup();
+      expect([...(await files.receive(request(new Uint8Array(0), URLENCODED))).fields]).toEqual([]);
+      const withCharset = await files.receive(request(encode('a=%E2%82%AC'), { 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8' }));
+      expect(withCharset.fields.get('a')).toBe('€');
+      const bytes = encode(`text=${'x'.repeat(5000)}&b=1`);
+      const chunked = new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let at = 0; at < bytes.length; at += 7) controller.enqueue(bytes.slice(at, at + 7));
+          controller.close();
+        },
+      });
+      const form = await files.receive(request(chunked, URLENCODED));
+      expect(form.fields.get('text')).toHaveLength(5000);
+      expect(form.fields.get('b')).toBe('1');
+    });
+
+    it('holds it to the limits multipart fields have, each refusal its own code', async () => {
+      const { files } = setup({ limits: { maxBodyBytes: 200, maxFields: 3, maxFieldBytes: 10, maxFieldNameBytes: 10 } });
+      const cases: [string, string][] = [
+        ['a=1&b=2&c=3', 'ok'],
+        // Exactly at each limit is accepted; the token counts as a field.
+        [`n234567890=${'v'.repeat(10)}`, 'ok'],
+        ['a=1&b=2&c=3&d=4', 'upload_too_many_fields'],
+        ['csrf_token=t&a=1&b=2&c=3', 'upload_too_many_fields'],
+        [`a=${'v'.repeat(11)}`, 'upload_field_too_large'],
+        // Counted in UTF-8 bytes after decoding: 4 × 3 bytes.
+        ['a=%E2%82%AC%E2%82%AC%E2%82%AC%E2%82%AC', 'upload_field_too_large'],
+        ['n2345678901=1', 'upload_field_name_too_long'],
+        [`a=${'v'.repeat(200)}`, 'upload_too_large'],
+      ];
+      for (const [payload, code] of cases) expect([payload, await codeOf(files.receive(request(encode(payload), URLENCODED)))]).toEqual([payload, code]);
+    });
+
+    it('refuses a body over the limit whatever its Content-Length says, and a compressed one', async () => {
+      const { files } = setup({ limits: { maxBodyBytes: 100 } });
+      expect(await codeOf(files.receive(request(encode('a=1'), { ...URLENCODED, 'content-length': '101' })))).toBe('upload_too_large');
+      const endless = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          controller.enqueue(encode('a=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'));
+        },
+      });
+      expect(await codeOf(files.receive(request(endless, URLENCODED)))).toBe('upload_too_large');
+      expect(await codeOf(files.receive(request(encode('a=1'), { ...URLENCODED, 'content-encoding': 'gzip' })))).toBe('upload_media_type');
+    });
+
+    it('times out a body that stops arriving', async () => {
+      const { files } = setup({ limits: { idleTimeoutMs: 50 } });
+      const stalled = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(encode('a=1'));
+        },
+      });
+      expect(await codeOf(files.receive(request(stalled, URLENCODED)))).toBe('upload_timeout');
+    });
   });
 
   it('refuses a declared length over the limit without reading, and counts bytes read whatever the header says', async () => {

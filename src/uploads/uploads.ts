@@ -177,9 +177,10 @@ export class Uploads {
   }
 
   /**
-   * Reads a `multipart/form-data` request body and stores its files. Throws a
-   * `RampartError` (4xx, see docs/errors.md) for any body that breaks the rules; then
-   * nothing of it is stored.
+   * Reads a form's request body: `multipart/form-data`, storing its files, or
+   * `application/x-www-form-urlencoded` (fields only, under the same limits), so one
+   * call reads whatever a browser's form sends. Throws a `RampartError` (4xx, see
+   * docs/errors.md) for any body that breaks the rules; then nothing of it is stored.
    */
   async receive(source: UploadSource): Promise<ReceivedForm> {
     const settings = this.#settings;
@@ -188,13 +189,19 @@ export class Uploads {
     const encoding = header('content-encoding');
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') throw new RampartError('upload_media_type');
     const { type, boundary } = parseContentType(header('content-type'));
-    if (type !== 'multipart/form-data') throw new RampartError('upload_media_type');
-    if (boundary === undefined) throw new RampartError('upload_boundary_invalid');
+    if (type !== 'multipart/form-data' && type !== 'application/x-www-form-urlencoded') throw new RampartError('upload_media_type');
+    if (type === 'multipart/form-data' && boundary === undefined) throw new RampartError('upload_boundary_invalid');
     const declared = header('content-length');
     if (declared !== undefined && /^\d+$/.test(declared) && Number(declared) > limits.maxBodyBytes) {
       bodyReader(source).abandon();
       throw new RampartError('upload_too_large');
     }
+    return type === 'multipart/form-data' ? this.#receiveMultipart(source, boundary!) : receiveFields(source, limits);
+  }
+
+  async #receiveMultipart(source: UploadSource, boundary: string): Promise<ReceivedForm> {
+    const settings = this.#settings;
+    const { limits } = settings;
     const form = new FormReceiver(settings);
     const parser = new MultipartParser(boundary, form, limits);
     const reader = bodyReader(source);
@@ -440,6 +447,42 @@ class FormReceiver implements MultipartHandler {
 }
 
 /** The body stream failed: the client closed the connection, or sent a body its framing (chunked encoding) broke. */
+/**
+ * An `application/x-www-form-urlencoded` body: read whole (it holds no files) under
+ * the body limit and timeouts, then held to the field limits multipart fields have.
+ */
+async function receiveFields(source: UploadSource, limits: Limits): Promise<ReceivedForm> {
+  const reader = bodyReader(source);
+  const timer = new UploadTimer(limits, () => reader.destroy());
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const chunk = await timer.race(reader.read().catch(clientGone));
+      if (chunk === null) break;
+      total += chunk.length;
+      if (total > limits.maxBodyBytes) throw new RampartError('upload_too_large');
+      chunks.push(chunk.slice());
+    }
+  } catch (error) {
+    reader.abandon();
+    throw error;
+  } finally {
+    timer.stop();
+  }
+  reader.abandon();
+  const fields = new URLSearchParams();
+  let count = 0;
+  for (const [name, value] of new URLSearchParams(new TextDecoder().decode(concatBytes(chunks, total)))) {
+    // A string's UTF-8 form is at most 3 bytes per UTF-16 unit: most need no encoding to check.
+    if (name.length * 3 > limits.maxFieldNameBytes && utf8Length(name) > limits.maxFieldNameBytes) throw new RampartError('upload_field_name_too_long');
+    if (++count > limits.maxFields) throw new RampartError('upload_too_many_fields');
+    if (value.length * 3 > limits.maxFieldBytes && utf8Length(value) > limits.maxFieldBytes) throw new RampartError('upload_field_too_large');
+    if (name !== 'csrf_token') fields.append(name, value);
+  }
+  return { fields, files: [], file: () => undefined };
+}
+
 function clientGone(error: unknown): never {
   throw new RampartError('upload_truncated', { cause: error });
 }

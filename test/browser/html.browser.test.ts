@@ -15,8 +15,8 @@
  *
  * The page must also say back exactly what was sent (the text, the attribute values,
  * the percent-encoded query), keep the shape of a benign echo (no element, attribute
- * or comment more), and carry one nonce and one CSRF field whatever U+FDD0 (the
- * engine's marker character) the payload holds.
+ * or comment more), and carry one nonce and one CSRF field whatever NUL (the
+ * engine's marker character) or U+FDD0 (the marker before) the payload holds.
  *
  * The whole corpus runs on the node:http app; a sample of every class on the others.
  * A control serves payloads through a naive template (no escaping) and shows every
@@ -66,7 +66,7 @@ const GROUPS: readonly (readonly [string, readonly Vector[]])[] = [
   ['B20 CSS', cssPayloads()],
   ['B23 SVG, MathML and mXSS', foreignContent()],
   ['B7/B10/B28 encodings', encodings()],
-  ['U+FDD0 markers', markerPayloads()],
+  ['marker characters', markerPayloads()],
   ['NUL, newlines and odd code points', oddCodePoints()],
   ['B24–B27 template and type confusion', templateConfusion()],
   ['B29 dangling markup', danglingMarkup()],
@@ -413,26 +413,28 @@ function encodings(): Vector[] {
   ];
 }
 
-/** U+FDD0 is the engine's own marker: `\uFDD0N` becomes the nonce, `\uFDD0F` a CSRF field, but never from data. */
+/**
+ * NUL is the engine's own marker: `\0N` becomes the nonce, `\0F` a CSRF field, but never
+ * from data. U+FDD0, the marker before, stays in the list: it must be plain text too.
+ */
 function markerPayloads(): Vector[] {
-  return [
-    () => '\uFDD0',
-    () => '\uFDD0N',
-    () => '\uFDD0F',
-    () => '\uFDD0N\uFDD0F',
-    () => '\uFDD0F\uFDD0F\uFDD0F',
-    () => '\uFDD0\uFDD0NN',
-    (b) => `<script nonce="\uFDD0N">${b}</script>`,
-    () => '<style nonce="\uFDD0N">*{color:red}</style>',
-    () => '<form method="post" action="/echo">\uFDD0F<button>x</button></form>',
-    (b) => `" nonce="\uFDD0N" onmouseover="${b}`,
-    () => '&#xFDD0;N',
-    () => '&#64976;F',
-    (b) => `javascript:\uFDD0N${b}`,
-    (b) => `\uFDD0N:${b}`,
-    () => '/?q=\uFDD0F',
-    (b) => `</p>\uFDD0F<script nonce="\uFDD0N">${b}</script>`,
-  ];
+  return ['\0', '\uFDD0'].flatMap((m): Vector[] => [
+    // A lone NUL is among the odd code points already.
+    ...(m === '\0' ? [] : [() => m]),
+    () => `${m}N`,
+    () => `${m}F`,
+    () => `${m}N${m}F`,
+    () => `${m}F${m}F${m}F`,
+    () => `${m}${m}NN`,
+    (b) => `<script nonce="${m}N">${b}</script>`,
+    () => `<style nonce="${m}N">*{color:red}</style>`,
+    () => `<form method="post" action="/echo">${m}F<button>x</button></form>`,
+    (b) => `" nonce="${m}N" onmouseover="${b}`,
+    (b) => `javascript:${m}N${b}`,
+    (b) => `${m}N:${b}`,
+    () => `/?q=${m}F`,
+    (b) => `</p>${m}F<script nonce="${m}N">${b}</script>`,
+  ]).concat([() => '&#xFDD0;N', () => '&#64976;F', () => '&#0;N', () => '&#x0;F', () => '&#00;F'])
 }
 
 /** NUL (becomes U+FFFD), CR and LF, JS line terminators, a lone surrogate, astral and C1 characters. */
@@ -634,7 +636,8 @@ function markerFindings(body: string, csp: string | undefined): string[] {
   if (csp !== undefined && !csp.includes(`'nonce-${nonce}'`)) findings.push('the CSP does not carry the nonce of the <style>');
   const fields = body.match(/name="csrf_token"/g)?.length ?? 0;
   if (fields !== 1) findings.push(`${fields} csrf_token fields in the body`);
-  if (body.includes('\uFDD0')) findings.push('a raw U+FDD0 reached the body');
+  // NUL, the engine's marker, never reaches a page: data's NUL is escaped to U+FFFD.
+  if (body.includes('\0')) findings.push('a raw NUL (the marker character) reached the body');
   return findings;
 }
 
