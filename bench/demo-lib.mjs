@@ -337,7 +337,7 @@ export function versions() {
   let commit = run('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']);
   const dirty = run('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src', 'demo']);
   if (dirty && dirty !== 'unknown') commit += ' with uncommitted changes in src/ or demo/';
-  return { node: process.version, python, flask, gunicorn, express: pkg('express'), sqlite: pkg('better-sqlite3'), autocannon: pkg('autocannon'), commit };
+  return { node: process.version, python, flask, gunicorn, sqlite: pkg('better-sqlite3'), autocannon: pkg('autocannon'), commit };
 }
 
 /** Replaces the text between `start` and `end` in RESULTS.md under `## Status feed` (created if missing). */

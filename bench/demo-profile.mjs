@@ -3,7 +3,7 @@
 // Starts the demo (production mode, temporary DATA_DIR) under `node --cpu-prof`, seeds it
 // as bench/demo.mjs does, loads one route with autocannon (default: the feed page as a
 // logged-in user; `post`: status posts), stops it, and prints from the V8 CPU profile the
-// share of the server's busy time by part (rampart, Express and its dependencies,
+// share of the server's busy time by part (rampart, npm dependencies,
 // better-sqlite3, the demo's own code, Node internals, GC) and the functions with the most
 // self time. The .cpuprofile is kept (its path is printed) for Chrome DevTools or speedscope.
 //
@@ -16,8 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { MULTIPART_TYPE, ROOT, cannon, freePort, requireBuild, seed, startDemo, statusBody } from './demo-lib.mjs';
 
 const kind = process.argv[2] ?? 'feed';
-if (kind !== 'feed' && kind !== 'post') {
-  console.error('usage: node bench/demo-profile.mjs [feed|post]');
+if (!['feed', 'anonymous', 'post'].includes(kind)) {
+  console.error('usage: node bench/demo-profile.mjs [feed|anonymous|post]');
   process.exit(2);
 }
 const duration = Number(process.env.PROFILE_DURATION ?? 10);
@@ -35,7 +35,9 @@ try {
   const requests =
     kind === 'feed'
       ? [{ method: 'GET', path: '/', headers: { cookie: clients[0].cookieHeader() } }]
-      : [
+      : kind === 'anonymous'
+        ? [{ method: 'GET', path: '/' }]
+        : [
           {
             method: 'POST',
             path: '/statuses',
@@ -54,7 +56,7 @@ try {
   await server.stop();
   rmSync(dataDir, { recursive: true, force: true });
 }
-const expected = kind === 'feed' ? 200 : 303;
+const expected = kind === 'post' ? 303 : 200;
 const served = result.statusCodeStats[expected]?.count ?? 0;
 console.log(`${kind}: ${served} × ${expected} in ${result.duration.toFixed(1)} s (${Math.round(served / result.duration)} req/s); other: ${JSON.stringify(Object.fromEntries(Object.entries(result.statusCodeStats).filter(([c]) => Number(c) !== expected)))}, ${result.errors} errors`);
 

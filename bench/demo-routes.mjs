@@ -24,7 +24,7 @@ try {
   const clients = await seed(server);
   const cookie = clients[0].cookieHeader();
   const cases = [
-    ['404 page, anonymous (Express + rampart + a small page)', '/nope', {}, 404],
+    ['404 page, anonymous (node:http + rampart + a small page)', '/nope', {}, 404],
     ['404 page, logged in (+ session, revocation check, user)', '/nope', { cookie }, 404],
     ['log-in page, anonymous (+ a form: token and CSRF cookie)', '/login', {}, 200],
     ['feed, anonymous (+ feed query, 20 statuses, no forms)', '/', {}, 200],

@@ -475,7 +475,7 @@ async function main() {
 npm run build && node bench/load.mjs
 \`\`\`
 
-- Date: ${new Date().toUTCString()}; rampart at ${v.commit}; Node ${v.node}, Express ${v.express}, better-sqlite3 ${v.sqlite}, autocannon ${v.autocannon}
+- Date: ${new Date().toUTCString()}; rampart at ${v.commit}; Node ${v.node} (node:http), better-sqlite3 ${v.sqlite}, autocannon ${v.autocannon}
 - Machine: ${availableParallelism()} cores, ${cpus()[0]?.model ?? 'unknown'}; load average (1 min) ${load[0].toFixed(2)} at start, ${load[1].toFixed(2)} at end; ${Math.round(elapsed)} s in all.
 - The demo in production mode (own keys, temporary DATA_DIR), seeded with ${USERS.length} users and ${STATUSES} statuses. Load: autocannon, ${config.connections} connections, ${config.duration} s; ${Math.round(config.postShare * 100)} % status posts (multipart, token first, unique text), the rest reads (feed logged in, feed anonymous, an older feed page, a user page), every response checked (200 and the page asked for; 303 for a post).
 ${

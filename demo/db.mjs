@@ -1,6 +1,14 @@
 // The status feed's data: users, statuses and revoked sessions, in one SQLite file.
 // Every query is a prepared statement with bound parameters; the schema is created
 // and migrated at startup (PRAGMA user_version counts the migrations applied).
+//
+// Reads are cached in memory until the database changes: every write of this process
+// clears the cache at once, and a commit of any other process (node:cluster workers
+// share the file) is noticed through SQLite's `PRAGMA data_version`, read at the first
+// query of each event-loop turn: a cached answer is never older than the last commit
+// made before the turn began (a millisecond or so; a session revoked by another worker
+// is refused from the next turn on).
+import { setImmediate } from 'node:timers';
 import Database from 'better-sqlite3';
 
 const MIGRATIONS = [
@@ -47,9 +55,19 @@ export function openDatabase(path) {
 const STATUS_COLUMNS = `s.id, s.text, s.created_at AS createdAt, s.attachment_id AS attachmentId, s.attachment_type AS attachmentType,
   s.attachment_name AS attachmentName, s.attachment_size AS attachmentSize, u.username, u.id AS userId`;
 
+const MAX_CACHED = 10_000;
+
+function deepFreeze(value) {
+  if (Array.isArray(value)) value.forEach(Object.freeze);
+  return Object.freeze(value);
+}
+
 class Store {
   #db;
   #statements;
+  #cache = new Map();
+  #version;
+  #checked = false;
 
   constructor(db) {
     this.#db = db;
@@ -68,15 +86,51 @@ class Store {
       ),
       attachmentIds: db.prepare('SELECT attachment_id AS id FROM statuses WHERE attachment_id IS NOT NULL'),
       revoke: db.prepare('INSERT OR REPLACE INTO revoked_sessions (id, until) VALUES (?, ?)'),
-      isRevoked: db.prepare('SELECT 1 FROM revoked_sessions WHERE id = ? AND until > ?'),
+      revokedUntil: db.prepare('SELECT until FROM revoked_sessions WHERE id = ?').pluck(),
       sweepRevoked: db.prepare('DELETE FROM revoked_sessions WHERE until <= ?'),
+      dataVersion: db.prepare('PRAGMA data_version').pluck(),
     };
+  }
+
+  /** The cached answer for `key`, or `compute()`'s (frozen: requests share it). */
+  #read(key, compute) {
+    if (!this.#checked) this.#checkVersion();
+    if (this.#cache.has(key)) return this.#cache.get(key);
+    // Bounded: distinct keys (user names, cursors) come from requests.
+    if (this.#cache.size >= MAX_CACHED) this.#cache.clear();
+    const value = deepFreeze(compute());
+    this.#cache.set(key, value);
+    return value;
+  }
+
+  /** Drops the cache when another connection committed since the last check (once a turn: the statement costs microseconds). */
+  #checkVersion() {
+    this.#checked = true;
+    setImmediate(this.#nextTurn);
+    const version = this.#statements.dataVersion.get();
+    if (version !== this.#version) {
+      this.#version = version;
+      this.#cache.clear();
+    }
+  }
+
+  #nextTurn = () => {
+    this.#checked = false;
+  };
+
+  /** Runs a write; what was cached may be stale after it. */
+  #write(run) {
+    try {
+      return run();
+    } finally {
+      this.#cache.clear();
+    }
   }
 
   /** The new user's id, or `undefined` when the name is taken. */
   createUser(username, passwordHash) {
     try {
-      return Number(this.#statements.insertUser.run(username, passwordHash, Date.now()).lastInsertRowid);
+      return Number(this.#write(() => this.#statements.insertUser.run(username, passwordHash, Date.now())).lastInsertRowid);
     } catch (error) {
       if (error?.code === 'SQLITE_CONSTRAINT_UNIQUE') return undefined;
       throw error;
@@ -84,23 +138,25 @@ class Store {
   }
 
   userByName(username) {
-    return this.#statements.userByName.get(username);
+    return this.#read(`name:${username}`, () => this.#statements.userByName.get(username));
   }
 
   userById(id) {
-    return this.#statements.userById.get(id);
+    return this.#read(`user:${id}`, () => this.#statements.userById.get(id));
   }
 
   /** Records a status; returns its id. */
   addStatus(userId, text, attachment) {
-    const result = this.#statements.insertStatus.run(
-      userId,
-      text,
-      attachment?.id ?? null,
-      attachment?.type ?? null,
-      attachment?.name ?? null,
-      attachment?.size ?? null,
-      Date.now(),
+    const result = this.#write(() =>
+      this.#statements.insertStatus.run(
+        userId,
+        text,
+        attachment?.id ?? null,
+        attachment?.type ?? null,
+        attachment?.name ?? null,
+        attachment?.size ?? null,
+        Date.now(),
+      ),
     );
     return Number(result.lastInsertRowid);
   }
@@ -111,21 +167,23 @@ class Store {
 
   /** Deletes a status of `userId`; returns it, or `undefined` when there is no such status of theirs. */
   deleteStatus(id, userId) {
-    return this.#db.transaction(() => {
-      const status = this.#statements.statusById.get(id);
-      if (!status || status.userId !== userId) return undefined;
-      this.#statements.deleteStatus.run(id, userId);
-      return status;
-    })();
+    return this.#write(
+      this.#db.transaction(() => {
+        const status = this.#statements.statusById.get(id);
+        if (!status || status.userId !== userId) return undefined;
+        this.#statements.deleteStatus.run(id, userId);
+        return status;
+      }),
+    );
   }
 
   /** One page of the feed, newest first: statuses with an id below `before`. */
   feed(before, limit) {
-    return this.#statements.feed.all(before, limit);
+    return this.#read(`feed:${before}:${limit}`, () => this.#statements.feed.all(before, limit));
   }
 
   userFeed(userId, before, limit) {
-    return this.#statements.userFeed.all(userId, before, limit);
+    return this.#read(`userFeed:${userId}:${before}:${limit}`, () => this.#statements.userFeed.all(userId, before, limit));
   }
 
   /** Every attachment id a status refers to (for the orphan sweep at start). */
@@ -137,17 +195,15 @@ class Store {
   sessionStore() {
     const statements = this.#statements;
     return {
-      revoke(id, until) {
-        statements.revoke.run(id, until);
+      revoke: (id, until) => {
+        this.#write(() => statements.revoke.run(id, until));
       },
-      isRevoked(id) {
-        return statements.isRevoked.get(id, Date.now()) !== undefined;
-      },
+      isRevoked: (id) => this.#read(`revoked:${id}`, () => statements.revokedUntil.get(id) ?? 0) > Date.now(),
     };
   }
 
   sweep() {
-    this.#statements.sweepRevoked.run(Date.now());
+    this.#write(() => this.#statements.sweepRevoked.run(Date.now()));
   }
 
   close() {

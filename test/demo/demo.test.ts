@@ -319,6 +319,59 @@ describe('the status feed', () => {
     expect(seen).toEqual(Array.from({ length: 45 }, (_, index) => String(45 - index)));
   });
 
+  it('answers another method on a known path with 405 and Allow, HEAD like GET, and unknown or malformed paths with 404', async () => {
+    const visitor = new Visitor(demo.url);
+    const getLogout = await visitor.get('/logout');
+    expect(getLogout.status).toBe(405);
+    expect(getLogout.headers.get('allow')).toBe('POST');
+    await visitor.get('/login');
+    // A POST passes CSRF protection (it carries a token) before the app answers 405.
+    const postFeed = await visitor.post('/', {});
+    expect(postFeed.status).toBe(405);
+    expect(postFeed.headers.get('allow')).toBe('GET, HEAD');
+    const head = await rawRequest(demo.url, '/login', { method: 'HEAD', headers: { host: 'feed.test' } });
+    expect(head.status).toBe(200);
+    expect(Number(head.headers.get('content-length'))).toBeGreaterThan(0);
+    expect(await head.text()).toBe('');
+    for (const path of ['/nope', '/u/', '/u/%E0%A4%A', '/u/nobody', '/statuses/1/delete/x', '/static/', '/attachments/../../db.mjs', '/attachments/x']) {
+      expect([path, (await visitor.get(path)).status]).toEqual([path, 404]);
+    }
+    // A way out of the stylesheet's folder is refused as such (rampart's staticFiles).
+    const traversal = await visitor.get('/static/..%2fapp.mjs');
+    expect(traversal.status).toBe(400);
+    expect(visitor.lastPage).toContain('path_traversal');
+    expect((await visitor.get('/static/style.css')).status).toBe(200);
+  });
+
+  it('shows what another process sharing the database wrote, and honours its logouts, from the next request on', async () => {
+    // Two apps on one data directory: what node:cluster's workers are.
+    const second = await startDemo(dataDir);
+    try {
+      const mallory = new Visitor(demo.url);
+      await mallory.register('mallory');
+      await mallory.get('/');
+      const elsewhere = new Visitor(second.url);
+      await elsewhere.get('/');
+      const before = elsewhere.lastPage;
+      expect((await mallory.postStatus('written by the first process')).status).toBe(303);
+      await elsewhere.get('/');
+      expect(before).not.toContain('written by the first process');
+      expect(elsewhere.lastPage).toContain('written by the first process');
+      // The session cookie works on both, until a logout on the first.
+      const cookie = mallory.cookies.get('__Host-session')!;
+      const copy = new Visitor(second.url);
+      copy.cookies.set('__Host-session', cookie);
+      await copy.get('/');
+      expect(copy.lastPage).toContain('action="/logout"');
+      await mallory.get('/');
+      await mallory.post('/logout', {});
+      await copy.get('/');
+      expect(copy.lastPage).not.toContain('action="/logout"');
+    } finally {
+      await second.stop();
+    }
+  });
+
   it('keeps its data and its revocations across a restart', async () => {
     const judy = new Visitor(demo.url);
     await judy.register('judy');
