@@ -2,12 +2,13 @@
 // Every query is a prepared statement with bound parameters; the schema is created
 // and migrated at startup (PRAGMA user_version counts the migrations applied).
 //
-// Reads are cached in memory until the database changes: every write of this process
-// clears the cache at once, and a commit of any other process (node:cluster workers
-// share the file) is noticed through SQLite's `PRAGMA data_version`, read at the first
-// query of each event-loop turn: a cached answer is never older than the last commit
-// made before the turn began (a millisecond or so; a session revoked by another worker
-// is refused from the next turn on).
+// Reads are cached in memory until the database changes: a write of this process
+// clears, at once, what was cached from the table it wrote; a commit of any other
+// process (node:cluster workers share the file) clears everything, noticed through
+// SQLite's `PRAGMA data_version`, read at the first query of each event-loop turn: a
+// cached answer is never older than the last commit made before the turn began (a
+// millisecond or so; a session revoked by another worker is refused from the next
+// turn on).
 import { setImmediate } from 'node:timers';
 import Database from 'better-sqlite3';
 
@@ -65,7 +66,8 @@ function deepFreeze(value) {
 class Store {
   #db;
   #statements;
-  #cache = new Map();
+  /** Cached answers, one map per table they read: a write clears only its table's. */
+  #caches = { users: new Map(), statuses: new Map(), revoked: new Map() };
   #version;
   #checked = false;
 
@@ -92,14 +94,15 @@ class Store {
     };
   }
 
-  /** The cached answer for `key`, or `compute()`'s (frozen: requests share it). */
-  #read(key, compute) {
+  /** The cached answer for `key` from `table`, or `compute()`'s (frozen: requests share it). */
+  #read(table, key, compute) {
     if (!this.#checked) this.#checkVersion();
-    if (this.#cache.has(key)) return this.#cache.get(key);
+    const cache = this.#caches[table];
+    if (cache.has(key)) return cache.get(key);
     // Bounded: distinct keys (user names, cursors) come from requests.
-    if (this.#cache.size >= MAX_CACHED) this.#cache.clear();
+    if (cache.size >= MAX_CACHED) cache.clear();
     const value = deepFreeze(compute());
-    this.#cache.set(key, value);
+    cache.set(key, value);
     return value;
   }
 
@@ -110,7 +113,7 @@ class Store {
     const version = this.#statements.dataVersion.get();
     if (version !== this.#version) {
       this.#version = version;
-      this.#cache.clear();
+      for (const cache of Object.values(this.#caches)) cache.clear();
     }
   }
 
@@ -118,19 +121,19 @@ class Store {
     this.#checked = false;
   };
 
-  /** Runs a write; what was cached may be stale after it. */
-  #write(run) {
+  /** Runs a write to `tables`; what was cached from them may be stale after it. */
+  #write(tables, run) {
     try {
       return run();
     } finally {
-      this.#cache.clear();
+      for (const table of tables) this.#caches[table].clear();
     }
   }
 
   /** The new user's id, or `undefined` when the name is taken. */
   createUser(username, passwordHash) {
     try {
-      return Number(this.#write(() => this.#statements.insertUser.run(username, passwordHash, Date.now())).lastInsertRowid);
+      return Number(this.#write(['users'], () => this.#statements.insertUser.run(username, passwordHash, Date.now())).lastInsertRowid);
     } catch (error) {
       if (error?.code === 'SQLITE_CONSTRAINT_UNIQUE') return undefined;
       throw error;
@@ -138,16 +141,16 @@ class Store {
   }
 
   userByName(username) {
-    return this.#read(`name:${username}`, () => this.#statements.userByName.get(username));
+    return this.#read('users', `name:${username}`, () => this.#statements.userByName.get(username));
   }
 
   userById(id) {
-    return this.#read(`user:${id}`, () => this.#statements.userById.get(id));
+    return this.#read('users', `id:${id}`, () => this.#statements.userById.get(id));
   }
 
   /** Records a status; returns its id. */
   addStatus(userId, text, attachment) {
-    const result = this.#write(() =>
+    const result = this.#write(['statuses'], () =>
       this.#statements.insertStatus.run(
         userId,
         text,
@@ -168,6 +171,7 @@ class Store {
   /** Deletes a status of `userId`; returns it, or `undefined` when there is no such status of theirs. */
   deleteStatus(id, userId) {
     return this.#write(
+      ['statuses'],
       this.#db.transaction(() => {
         const status = this.#statements.statusById.get(id);
         if (!status || status.userId !== userId) return undefined;
@@ -179,11 +183,11 @@ class Store {
 
   /** One page of the feed, newest first: statuses with an id below `before`. */
   feed(before, limit) {
-    return this.#read(`feed:${before}:${limit}`, () => this.#statements.feed.all(before, limit));
+    return this.#read('statuses', `feed:${before}:${limit}`, () => this.#statements.feed.all(before, limit));
   }
 
   userFeed(userId, before, limit) {
-    return this.#read(`userFeed:${userId}:${before}:${limit}`, () => this.#statements.userFeed.all(userId, before, limit));
+    return this.#read('statuses', `user:${userId}:${before}:${limit}`, () => this.#statements.userFeed.all(userId, before, limit));
   }
 
   /** Every attachment id a status refers to (for the orphan sweep at start). */
@@ -196,14 +200,14 @@ class Store {
     const statements = this.#statements;
     return {
       revoke: (id, until) => {
-        this.#write(() => statements.revoke.run(id, until));
+        this.#write(['revoked'], () => statements.revoke.run(id, until));
       },
-      isRevoked: (id) => this.#read(`revoked:${id}`, () => statements.revokedUntil.get(id) ?? 0) > Date.now(),
+      isRevoked: (id) => this.#read('revoked', id, () => statements.revokedUntil.get(id) ?? 0) > Date.now(),
     };
   }
 
   sweep() {
-    this.#write(() => this.#statements.sweepRevoked.run(Date.now()));
+    this.#write(['revoked'], () => this.#statements.sweepRevoked.run(Date.now()));
   }
 
   close() {
