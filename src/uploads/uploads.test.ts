@@ -126,6 +126,20 @@ describe('uploads().receive', () => {
     expect(form.files[0]).toMatchObject({ type: 'text/plain', size: 5, name: 'a.txt' });
   });
 
+  it('says so when a body parser read the Node request stream first, rather than finding no fields', async () => {
+    const { files } = setup();
+    const { Readable } = await import('node:stream');
+    const stream = Readable.from([Buffer.from('text=hello')]) as unknown as NodeReadableRequest;
+    Object.assign(stream, { headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': '10' } });
+    for await (const _chunk of stream as unknown as AsyncIterable<unknown>) {
+      // What express.urlencoded() does before the route runs.
+    }
+    await expect(files.receive(stream)).rejects.toThrow(/already read .*express\.urlencoded/);
+    const unread = Readable.from([Buffer.from('text=hello')]) as unknown as NodeReadableRequest;
+    Object.assign(unread, { headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': '10' } });
+    expect((await files.receive(unread)).fields.get('text')).toBe('hello');
+  });
+
   it('skips a file input left empty, and refuses an empty file', async () => {
     const { files, storage } = setup();
     const form = await files.receive(request(body([{ name: 'file', value: '', filename: '' }, { name: 'x', value: '1' }])));

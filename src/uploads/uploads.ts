@@ -192,6 +192,10 @@ export class Uploads {
     if (type !== 'multipart/form-data' && type !== 'application/x-www-form-urlencoded') throw new RampartError('upload_media_type');
     if (type === 'multipart/form-data' && boundary === undefined) throw new RampartError('upload_boundary_invalid');
     const declared = header('content-length');
+    if (isNodeReadable(source) && source.readableEnded === true && declared !== undefined && Number(declared) > 0) {
+      // Read as empty, the form would silently lose its fields.
+      throw new TypeError('rampart: uploads.receive: the request body was already read (a body parser such as express.urlencoded() ran first?); let receive() read it.');
+    }
     if (declared !== undefined && /^\d+$/.test(declared) && Number(declared) > limits.maxBodyBytes) {
       bodyReader(source).abandon();
       throw new RampartError('upload_too_large');
