@@ -407,6 +407,17 @@ describe('urlencoded bodies', () => {
     expect(multipartToken(new TextEncoder().encode(text), 'b', false)).toBe('more');
     expect(multipartToken(new TextEncoder().encode(`${text}\r\n--b--`), 'b', false)).toEqual({ token: 'abc' });
   });
+
+  it('multipartToken keeps byte offsets whatever the bytes before the token (every value 0x00–0xFF)', () => {
+    const encode = (text: string) => new TextEncoder().encode(text);
+    const field = Uint8Array.from({ length: 256 * 3 }, (_, index) => (index % 256 === 0x0d ? 0x20 : index % 256));
+    const body = new Uint8Array([
+      ...encode('--b\r\nContent-Disposition: form-data; name="note"\r\n\r\n'),
+      ...field,
+      ...encode('\r\n--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\ntok\r\n--b\r\nContent-Disposition: form-data; name="f"; filename="a"\r\n\r\nx\r\n--b--'),
+    ]);
+    expect(multipartToken(body, 'b', true)).toEqual({ token: 'tok' });
+  });
 });
 
 describe('exemptions, modes and options', () => {
