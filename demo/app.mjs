@@ -79,7 +79,7 @@ export function createDemo({ dataDir, origin, mode, keys, logger, trustProxy }) 
 
     ['GET', /^\/u\/([^/]+)$/, (request, segment) => {
       const name = decodeSegment(segment);
-      const owner = name === undefined ? undefined : store.userByName(name);
+      const owner = name !== undefined && USERNAME.test(name) ? store.userByName(name) : undefined;
       if (!owner) return notFound(request, 'No such user', 'There is no user of that name.');
       const rows = store.userFeed(owner.id, cursor(request.query?.get('before')), PAGE_SIZE + 1);
       const statuses = rows.slice(0, PAGE_SIZE);
@@ -166,7 +166,7 @@ export function createDemo({ dataDir, origin, mode, keys, logger, trustProxy }) 
   ];
 
   const app = rampartNode(security, async (req, res, context) => {
-    const target = req.url ?? '/';
+    const target = originForm(req.url ?? '/');
     const mark = target.indexOf('?');
     const path = mark === -1 ? target : target.slice(0, mark);
     const request = { req, res, context, user: undefined, query: mark === -1 ? undefined : new URLSearchParams(target.slice(mark + 1)) };
@@ -242,6 +242,13 @@ async function logIn(context, userId) {
 /** A form field as a string ('' when absent). */
 function field(fields, name) {
   return fields.get(name) ?? '';
+}
+
+/** The path and query of a request target, also of the absolute form (`GET http://host/path`) proxies send. */
+function originForm(target) {
+  if (target.startsWith('/') || !URL.canParse(target)) return target;
+  const { pathname, search } = new URL(target);
+  return pathname + search;
 }
 
 /** A path segment, percent-decoded; `undefined` when malformed. */

@@ -56,7 +56,12 @@ export function openDatabase(path) {
 const STATUS_COLUMNS = `s.id, s.text, s.created_at AS createdAt, s.attachment_id AS attachmentId, s.attachment_type AS attachmentType,
   s.attachment_name AS attachmentName, s.attachment_size AS attachmentSize, u.username, u.id AS userId`;
 
-const MAX_CACHED = 10_000;
+/**
+ * How many answers each table's cache holds before it starts again: bounded, since
+ * requests choose the keys (a session id, a user id or name, a page's cursor). Pages
+ * of statuses are large: a few dozen of them, the first pages everyone reads.
+ */
+const MAX_CACHED = { users: 10_000, revoked: 10_000, statuses: 64 };
 
 function deepFreeze(value) {
   if (Array.isArray(value)) value.forEach(Object.freeze);
@@ -99,8 +104,7 @@ class Store {
     if (!this.#checked) this.#checkVersion();
     const cache = this.#caches[table];
     if (cache.has(key)) return cache.get(key);
-    // Bounded: distinct keys (user names, cursors) come from requests.
-    if (cache.size >= MAX_CACHED) cache.clear();
+    if (cache.size >= MAX_CACHED[table]) cache.clear();
     const value = deepFreeze(compute());
     cache.set(key, value);
     return value;

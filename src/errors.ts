@@ -44,7 +44,7 @@ export const ERROR_CODES = {
   upload_media_type: { status: 415, title: 'The body must be a form (multipart/form-data or application/x-www-form-urlencoded), without a Content-Encoding.' },
   upload_boundary_invalid: { status: 400, title: 'The multipart boundary is missing or invalid (1 to 70 characters of RFC 2046).' },
   upload_malformed: { status: 400, title: 'The multipart body is malformed.' },
-  upload_truncated: { status: 400, title: 'The multipart body ended before its closing boundary.' },
+  upload_truncated: { status: 400, title: 'The form body ended before it was complete (the connection closed, or a multipart body lacked its closing boundary).' },
   upload_part_headers_too_large: { status: 400, title: 'A part of the form has too many or too large headers.' },
   upload_field_name_too_long: { status: 400, title: 'A form field name is too long.' },
   upload_too_large: { status: 413, title: 'The upload is too large.' },

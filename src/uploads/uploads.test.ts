@@ -276,6 +276,12 @@ describe('uploads().receive', () => {
       for (const [payload, code] of cases) expect([payload, await codeOf(files.receive(request(encode(payload), URLENCODED)))]).toEqual([payload, code]);
     });
 
+    it('counts fields before parsing them (empty pieces are not fields)', async () => {
+      const { files } = setup({ limits: { maxFields: 3 } });
+      expect(await codeOf(files.receive(request(encode('a=1&&&b=2&&c=3&'), URLENCODED)))).toBe('ok');
+      expect(await codeOf(files.receive(request(encode('a&'.repeat(1_000_000)), URLENCODED)))).toBe('upload_too_many_fields');
+    });
+
     it('refuses a body over the limit whatever its Content-Length says, and a compressed one', async () => {
       const { files } = setup({ limits: { maxBodyBytes: 100 } });
       expect(await codeOf(files.receive(request(encode('a=1'), { ...URLENCODED, 'content-length': '101' })))).toBe('upload_too_large');

@@ -450,7 +450,6 @@ class FormReceiver implements MultipartHandler {
   }
 }
 
-/** The body stream failed: the client closed the connection, or sent a body its framing (chunked encoding) broke. */
 /**
  * An `application/x-www-form-urlencoded` body: read whole (it holds no files) under
  * the body limit and timeouts, then held to the field limits multipart fields have.
@@ -475,18 +474,26 @@ async function receiveFields(source: UploadSource, limits: Limits): Promise<Rece
     timer.stop();
   }
   reader.abandon();
+  const text = new TextDecoder().decode(concatBytes(chunks, total));
+  // Counted before parsing: a body of `a&a&a…` must not become millions of pairs first.
+  let pairs = 0;
+  for (let start = 0; start < text.length; ) {
+    const end = text.indexOf('&', start);
+    const stop = end === -1 ? text.length : end;
+    if (stop > start && ++pairs > limits.maxFields) throw new RampartError('upload_too_many_fields');
+    start = stop + 1;
+  }
   const fields = new URLSearchParams();
-  let count = 0;
-  for (const [name, value] of new URLSearchParams(new TextDecoder().decode(concatBytes(chunks, total)))) {
+  for (const [name, value] of new URLSearchParams(text)) {
     // A string's UTF-8 form is at most 3 bytes per UTF-16 unit: most need no encoding to check.
     if (name.length * 3 > limits.maxFieldNameBytes && utf8Length(name) > limits.maxFieldNameBytes) throw new RampartError('upload_field_name_too_long');
-    if (++count > limits.maxFields) throw new RampartError('upload_too_many_fields');
     if (value.length * 3 > limits.maxFieldBytes && utf8Length(value) > limits.maxFieldBytes) throw new RampartError('upload_field_too_large');
     if (name !== 'csrf_token') fields.append(name, value);
   }
   return { fields, files: [], file: () => undefined };
 }
 
+/** The body stream failed: the client closed the connection, or sent a body its framing (chunked encoding) broke. */
 function clientGone(error: unknown): never {
   throw new RampartError('upload_truncated', { cause: error });
 }

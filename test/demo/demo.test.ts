@@ -333,7 +333,11 @@ describe('the status feed', () => {
     expect(head.status).toBe(200);
     expect(Number(head.headers.get('content-length'))).toBeGreaterThan(0);
     expect(await head.text()).toBe('');
-    for (const path of ['/nope', '/u/', '/u/%E0%A4%A', '/u/nobody', '/statuses/1/delete/x', '/static/', '/attachments/../../db.mjs', '/attachments/x']) {
+    // The absolute form of the request target, as a proxy sends it.
+    const absolute = await rawRequest(demo.url, 'http://feed.test/login?x=1', { headers: { host: 'feed.test' } });
+    expect(absolute.status).toBe(200);
+    expect(await absolute.text()).toContain('<h1>Log in</h1>');
+    for (const path of ['/nope', '/u/', '/u/%E0%A4%A', '/u/nobody', `/u/${'x'.repeat(5000)}`, '/statuses/1/delete/x', '/static/', '/attachments/../../db.mjs', '/attachments/x']) {
       expect([path, (await visitor.get(path)).status]).toEqual([path, 404]);
     }
     // A way out of the stylesheet's folder is refused as such (rampart's staticFiles).
