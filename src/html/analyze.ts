@@ -61,8 +61,6 @@ export class TemplateError extends TypeError {
 export interface Compiled {
   readonly statics: readonly string[];
   readonly kinds: readonly SlotKind[];
-  /** The static parts hold request markers (a nonce or a CSRF field). */
-  readonly marked: boolean;
 }
 
 /** The tokenizer states the analyser needs (WHATWG HTML §13.2.5, a subset). */
@@ -408,7 +406,7 @@ export function analyze(strings: readonly string[], location: string): Compiled 
     fail('html_template_ends_in_comment', 'the template ends inside a comment or declaration.', strings.length - 1);
   }
   if (state !== S.DATA) fail('html_template_ends_in_tag', 'the template ends inside a tag; close the tag (and its quotes) in the same template.', strings.length - 1);
-  return { statics, kinds, marked: statics.some((text) => text.includes(NONCE_MARKER) || text.includes(CSRF_MARKER)) };
+  return { statics, kinds };
 
   /** The kind of a slot in the current quoted attribute value, or a refusal. */
   function attributeKind(slot: number): SlotKind {

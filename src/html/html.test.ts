@@ -158,6 +158,41 @@ describe('slots by context', () => {
     expect(fillMarkers(page, 'NONCE', () => '<input name="csrf_token">')).toBe('<form method="post" action="/a"><input name="csrf_token"><b>\uFFFDF\uFFFDN</b></form>');
   });
 
+  it('fills markers exactly where the markup has them, for any nesting of templates, arrays and joins', () => {
+    const leaf = fc.oneof(
+      fc.constant(html`<p>x</p>`),
+      fc.constant(html`<form method="post" action="/a"><button>b</button></form>`),
+      fc.constant(html`<script>1</script><style>p{}</style>`),
+      fc.string({ maxLength: 8 }).map((text) => html`<i title="${csrfField()}">${text}</i>`),
+      fc.constant(csrfField()),
+      fc.string({ maxLength: 8 }),
+      fc.constant(null),
+    );
+    const { node } = fc.letrec<{ node: unknown }>((tie) => ({
+      node: fc.oneof(
+        { depthSize: 'small' },
+        leaf,
+        fc.array(tie('node'), { maxLength: 4 }),
+        fc.tuple(tie('node'), tie('node')).map(([a, b]) => html`<div>${a}<form method="post">${b}</form></div>`),
+        fc.array(tie('node'), { maxLength: 3 }).map((items) => joinHtml(items, csrfField())),
+        fc.array(tie('node'), { maxLength: 3 }).map((items) => joinHtml(items, ', ')),
+      ),
+    }));
+    fc.assert(
+      fc.property(node, (value) => {
+        const page = html`<main>${value}</main>`;
+        const markup = SafeHtml.markupOf(page);
+        let expectedField = 0;
+        const expected = markup.replace(/\0([NF])/g, (_marker, kind: string) => (kind === 'N' ? 'NONCE' : `<F${expectedField++}>`));
+        let field = 0;
+        expect(fillMarkers(page, 'NONCE', () => `<F${field++}>`)).toBe(expected);
+        expect(String(page)).toBe(markup.replace(/\0[NF]/g, ''));
+        expect(String(page)).not.toContain('\0');
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it('refuses to be called as a function', () => {
     expect(() => (html as unknown as (strings: string[]) => SafeHtml)(['<a href=', '>'])).toThrow('html is a tag');
   });

@@ -3,7 +3,9 @@
  *
  * Each template's static parts are analysed once (cached on the strings array, see
  * `analyze.ts`); rendering is a loop that concatenates the static parts with each
- * value escaped for its slot's context. Values are strings, numbers, bigints,
+ * value escaped for its slot's context. Request markers (a nonce, a CSRF field) are
+ * kept apart from the text as they are met, so a page is filled in for its request
+ * without searching its markup. Values are strings, numbers, bigints,
  * booleans, `null`/`undefined`, other templates (`SafeHtml`) and arrays of these;
  * anything else is an error, never silently stringified.
  */
@@ -19,20 +21,24 @@ const TOKEN = Symbol('SafeHtml');
  * "is this SafeHtml" is the class's private field, not a property anyone can add.
  */
 export class SafeHtml {
-  readonly #html: string;
-  /** The markup holds request markers (a nonce or a CSRF field to fill in). */
-  readonly #marked: boolean;
+  /** The markup; for markup with request markers, made from `#parts` when first asked for. */
+  #html: string | undefined;
+  /**
+   * Markup with request markers: text and markers alternating, `[text, marker, text,
+   * …, text]` (each marker is `NONCE_MARKER` or `CSRF_MARKER`); `undefined` without any.
+   */
+  readonly #parts: readonly string[] | undefined;
 
   /** @internal Use the `html` tag or `dangerouslyTrustHtml`. */
-  constructor(markup: string, token: symbol, marked = true) {
+  constructor(markup: string | undefined, token: symbol, parts?: readonly string[]) {
     if (token !== TOKEN) throw new TypeError('rampart: SafeHtml comes from the html`…` tag (or dangerouslyTrustHtml for reviewed markup), not from new SafeHtml().');
     this.#html = markup;
-    this.#marked = marked;
+    this.#parts = parts;
   }
 
-  /** @internal True when the markup may hold request markers. */
-  static isMarked(value: SafeHtml): boolean {
-    return value.#marked;
+  /** @internal The markup's text and request markers, alternating; `undefined` when it has no markers. */
+  static partsOf(value: SafeHtml): readonly string[] | undefined {
+    return value.#parts;
   }
 
   /** True for real `SafeHtml`; false for look-alikes. */
@@ -40,9 +46,18 @@ export class SafeHtml {
     return typeof value === 'object' && value !== null && #html in value;
   }
 
-  /** @internal The markup with its request markers, for `context.render`. */
+  /** @internal The markup with its request markers in place. */
   static markupOf(value: SafeHtml): string {
-    return value.#html;
+    return (value.#html ??= value.#parts!.join(''));
+  }
+
+  /** @internal The markup without its request markers (for attribute values and RCDATA, which hold no fields). */
+  static textOf(value: SafeHtml): string {
+    const parts = value.#parts;
+    if (parts === undefined) return value.#html!;
+    let text = parts[0]!;
+    for (let index = 2; index < parts.length; index += 2) text += parts[index]!;
+    return text;
   }
 
   /**
@@ -51,8 +66,7 @@ export class SafeHtml {
    * `context.render(page)` for pages.
    */
   toString(): string {
-    const markup = this.#html;
-    return this.#marked ? markup.replaceAll(NONCE_MARKER, '').replaceAll(CSRF_MARKER, '') : markup;
+    return SafeHtml.textOf(this);
   }
 }
 
@@ -90,29 +104,37 @@ export function dangerouslyTrustHtml(markup: string): SafeHtml {
   if (typeof markup !== 'string') throw new TypeError(`rampart: dangerouslyTrustHtml expects a string, got ${typeof markup}.`);
   // The request markers (NUL) are rampart's: trusted markup cannot forge them. NUL
   // becomes U+FFFD, as the escaper (and the HTML parser, in attribute values) makes it.
-  return new SafeHtml(markup.includes(MARKER) ? markup.replaceAll(MARKER, '\uFFFD') : markup, TOKEN, false);
+  return new SafeHtml(markup.includes(MARKER) ? markup.replaceAll(MARKER, '\uFFFD') : markup, TOKEN);
 }
 
 /** The CSRF field, for a form the engine cannot recognise itself (an absolute or computed `action`). */
 export function csrfField(): SafeHtml {
-  return new SafeHtml(CSRF_MARKER, TOKEN, true);
+  return new SafeHtml(undefined, TOKEN, ['', CSRF_MARKER, '']);
 }
 
 /** Joins templates (or values escaped as text) with a separator. */
 export function joinHtml(items: Iterable<unknown>, separator: SafeHtml | string = ''): SafeHtml {
-  const glue = SafeHtml.is(separator) ? SafeHtml.markupOf(separator) : escapeHtml(String(separator));
-  let markup = '';
+  const glue: SafeHtml | string = SafeHtml.is(separator) ? separator : escapeHtml(String(separator));
+  const out: Builder = { parts: undefined, tail: '' };
   let first = true;
   for (const item of items) {
-    if (!first) markup += glue;
-    markup += renderText(item, 0);
+    if (!first) {
+      if (typeof glue === 'string') out.tail += glue;
+      else appendNested(out, glue, 0);
+    }
+    if (typeof item === 'object' && item !== null) appendNested(out, item, 0);
+    else out.tail += renderText(item);
     first = false;
   }
-  // Whether a joined template holds markers is not tracked: assume it may.
-  return new SafeHtml(markup, TOKEN, true);
+  return finish(out);
 }
 
-const CACHE = new WeakMap<TemplateStringsArray, Compiled>();
+/** A template's analysis, and its static parts split at their request markers. */
+interface Template extends Compiled {
+  readonly staticParts: readonly (readonly string[] | undefined)[];
+}
+
+const CACHE = new WeakMap<TemplateStringsArray, Template>();
 
 /** Where the template is, from the caller's stack frame: only computed when a template is refused or first seen. */
 function callerLocation(): string {
@@ -121,16 +143,32 @@ function callerLocation(): string {
   return frame?.trim().replace(/^at\s+/, '') ?? '';
 }
 
-function compile(strings: TemplateStringsArray): Compiled {
+function compile(strings: TemplateStringsArray): Template {
   let compiled = CACHE.get(strings);
   if (compiled === undefined) {
     if (!Array.isArray(strings) || !Array.isArray((strings as { raw?: unknown }).raw) || !Object.isFrozen(strings)) {
       throw new TypeError('rampart: html is a tag: write html`<p>${value}</p>`, not html(...).');
     }
-    compiled = analyze(strings, callerLocation());
+    const analysed = analyze(strings, callerLocation());
+    compiled = { ...analysed, staticParts: analysed.statics.map(splitAtMarkers) };
     CACHE.set(strings, compiled);
   }
   return compiled;
+}
+
+/** `[text, marker, text, …]`, or `undefined` for text without markers (the analyser put them there). */
+function splitAtMarkers(text: string): readonly string[] | undefined {
+  let at = text.indexOf(MARKER);
+  if (at === -1) return undefined;
+  const parts: string[] = [];
+  let last = 0;
+  do {
+    parts.push(text.slice(last, at), text.slice(at, at + 2));
+    last = at + 2;
+    at = text.indexOf(MARKER, last);
+  } while (at !== -1);
+  parts.push(text.slice(last));
+  return parts;
 }
 
 /**
@@ -144,46 +182,79 @@ function compile(strings: TemplateStringsArray): Compiled {
  * ```
  */
 export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeHtml {
-  const { statics, kinds, marked } = compile(strings);
-  let markup = statics[0]!;
-  const outer = nestedMarked; // re-entrancy (a getter that renders a template) is rare, but kept correct
-  nestedMarked = false;
-  for (let index = 0; index < values.length; index++) {
+  const { statics, kinds, staticParts } = compile(strings);
+  // Text since the last marker, and what came before it (text and markers), if any.
+  let tail = '';
+  let parts: string[] | undefined;
+  for (let index = 0; ; index++) {
+    const own = staticParts[index];
+    if (own === undefined) tail += statics[index]!;
+    else tail = splice((parts ??= []), tail, own);
+    if (index === values.length) break;
     const kind = kinds[index]!;
     const value = values[index];
-    // Nested templates keep their markers (if any) to be filled in at render.
-    markup += (kind === 'text' && typeof value === 'object' && value !== null ? renderNested(value, 0) : renderSlot(kind, value)) + statics[index + 1]!;
+    if (kind !== 'text' || typeof value !== 'object' || value === null) {
+      tail += renderSlot(kind, value);
+    } else if (SafeHtml.is(value)) {
+      // Nested templates keep their markers, to be filled in at render.
+      const nested = SafeHtml.partsOf(value);
+      if (nested === undefined) tail += SafeHtml.markupOf(value);
+      else tail = splice((parts ??= []), tail, nested);
+    } else {
+      const out: Builder = { parts, tail };
+      appendNested(out, value, 0);
+      ({ parts, tail } = out);
+    }
   }
-  const result = new SafeHtml(markup, TOKEN, marked || nestedMarked);
-  nestedMarked = outer;
-  return result;
+  return finish({ parts, tail });
 }
 
-/** Set by `renderNested` when a nested template holds markers (no object per item). */
-let nestedMarked = false;
+/** Markup being made: finished text and markers (`[text, marker, …]`), and the text after them. */
+interface Builder {
+  parts: string[] | undefined;
+  tail: string;
+}
+
+/** Appends `[text, marker, …, text]` after `tail` into `done`; returns the new tail. */
+function splice(done: string[], tail: string, parts: readonly string[]): string {
+  let text = tail + parts[0]!;
+  for (let index = 1; index < parts.length; index += 2) {
+    done.push(text, parts[index]!);
+    text = parts[index + 1]!;
+  }
+  return text;
+}
+
+function finish({ parts, tail }: Builder): SafeHtml {
+  if (parts === undefined) return new SafeHtml(tail, TOKEN);
+  parts.push(tail);
+  return new SafeHtml(undefined, TOKEN, parts);
+}
 
 /** A template, an array (of templates or values) or an error, in text context. */
-function renderNested(value: object, depth: number): string {
+function appendNested(out: Builder, value: object, depth: number): void {
   if (SafeHtml.is(value)) {
-    if (SafeHtml.isMarked(value)) nestedMarked = true;
-    return SafeHtml.markupOf(value);
+    const nested = SafeHtml.partsOf(value);
+    if (nested === undefined) out.tail += SafeHtml.markupOf(value);
+    else out.tail = splice((out.parts ??= []), out.tail, nested);
+    return;
   }
   if (Array.isArray(value)) {
     if (depth >= MAX_NESTING) throw new TypeError(`rampart: html: arrays nested more than ${MAX_NESTING} deep.`);
-    let markup = '';
     for (let index = 0; index < value.length; index++) {
       const item: unknown = value[index];
-      markup += typeof item === 'object' && item !== null ? renderNested(item, depth + 1) : renderText(item, depth + 1);
+      if (typeof item === 'object' && item !== null) appendNested(out, item, depth + 1);
+      else out.tail += renderText(item);
     }
-    return markup;
+    return;
   }
-  return renderText(value, 0);
+  out.tail += renderText(value);
 }
 
 function renderSlot(kind: SlotKind, value: unknown): string {
   switch (kind) {
     case 'text':
-      return renderText(value, 0);
+      return renderText(value);
     case 'rcdata':
       return escapeHtml(rcdataString(value));
     case 'attribute':
@@ -235,25 +306,17 @@ function wellFormed(text: string): string {
 
 const MAX_NESTING = 64;
 
-function renderText(value: unknown, depth: number): string {
+/** A value other than a template or an array, in text context. */
+function renderText(value: unknown): string {
   if (typeof value === 'string') return escapeHtml(value);
   if (typeof value === 'number' || typeof value === 'bigint') return String(value);
   if (value === null || value === undefined || value === false) return '';
   if (value === true) return 'true';
-  if (typeof value === 'object') {
-    if (SafeHtml.is(value)) return SafeHtml.markupOf(value);
-    if (Array.isArray(value)) {
-      if (depth >= MAX_NESTING) throw new TypeError(`rampart: html: arrays nested more than ${MAX_NESTING} deep.`);
-      let markup = '';
-      for (const item of value) markup += renderText(item, depth + 1);
-      return markup;
-    }
-  }
   throw new TypeError(`rampart: html: ${describeValue(value)} cannot be a value of a template; pass a string, a number, another html\`…\` template or an array of them.`);
 }
 
 function rcdataString(value: unknown): string {
-  if (SafeHtml.is(value)) return SafeHtml.markupOf(value).replaceAll(NONCE_MARKER, '').replaceAll(CSRF_MARKER, '');
+  if (SafeHtml.is(value)) return SafeHtml.textOf(value);
   if (Array.isArray(value)) return value.map(rcdataString).join('');
   return attributeString(value);
 }
@@ -263,7 +326,7 @@ function attributeString(value: unknown): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
   if (value === null || value === undefined) return '';
-  if (SafeHtml.is(value)) return SafeHtml.markupOf(value).replaceAll(NONCE_MARKER, '').replaceAll(CSRF_MARKER, '');
+  if (SafeHtml.is(value)) return SafeHtml.textOf(value);
   throw new TypeError(`rampart: html: ${describeValue(value)} cannot be an attribute value; pass a string or a number.`);
 }
 
@@ -280,23 +343,15 @@ function describeValue(value: unknown): string {
 }
 
 /**
- * @internal Fills a page's request markers: the response's nonce, and a fresh CSRF
- * field per form (`csrfField` is called once per form).
+ * @internal Fills a page's request markers: the response's nonce, and the CSRF field
+ * (`csrfField` is called for each form; it may return the same field every time).
  */
 export function fillMarkers(page: SafeHtml, nonce: string, csrfField: (() => string) | undefined): string {
-  const markup = SafeHtml.markupOf(page);
-  if (!SafeHtml.isMarked(page)) return markup;
-  let at = markup.indexOf(MARKER);
-  if (at === -1) return markup;
-  let filled = '';
-  let last = 0;
-  do {
-    // A marker is always followed by its kind: N (nonce) or F (CSRF field).
-    filled += markup.slice(last, at) + (markup.charCodeAt(at + 1) === NONCE_KIND ? nonce : (csrfField?.() ?? ''));
-    last = at + 2;
-    at = markup.indexOf(MARKER, last);
-  } while (at !== -1);
-  return filled + markup.slice(last);
+  const parts = SafeHtml.partsOf(page);
+  if (parts === undefined) return SafeHtml.markupOf(page);
+  let filled = parts[0]!;
+  for (let index = 1; index < parts.length; index += 2) {
+    filled += (parts[index] === NONCE_MARKER ? nonce : (csrfField?.() ?? '')) + parts[index + 1]!;
+  }
+  return filled;
 }
-
-const NONCE_KIND = NONCE_MARKER.charCodeAt(1);
