@@ -210,18 +210,13 @@ export class Uploads {
     const parser = new MultipartParser(boundary, form, limits);
     const reader = bodyReader(source);
     const timer = new UploadTimer(limits, () => reader.destroy());
-    let total = 0;
     try {
-      for (;;) {
-        const chunk = await timer.race(reader.read().catch(clientGone));
-        if (chunk === null) break;
-        total += chunk.length;
-        if (total > limits.maxBodyBytes) throw new RampartError('upload_too_large');
+      await readChunks(reader, timer, limits, async (chunk) => {
         parser.write(chunk);
         await timer.race(form.flush());
         // After the close delimiter only the epilogue remains: the form is complete.
-        if (parser.done) break;
-      }
+        return parser.done;
+      });
       parser.end();
       reader.abandon();
       return await form.commit();
@@ -460,13 +455,11 @@ async function receiveFields(source: UploadSource, limits: Limits): Promise<Rece
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {
-    for (;;) {
-      const chunk = await timer.race(reader.read().catch(clientGone));
-      if (chunk === null) break;
+    await readChunks(reader, timer, limits, (chunk) => {
       total += chunk.length;
-      if (total > limits.maxBodyBytes) throw new RampartError('upload_too_large');
       chunks.push(chunk.slice());
-    }
+      return false;
+    });
   } catch (error) {
     reader.abandon();
     throw error;
@@ -491,6 +484,21 @@ async function receiveFields(source: UploadSource, limits: Limits): Promise<Rece
     if (name !== 'csrf_token') fields.append(name, value);
   }
   return { fields, files: [], file: () => undefined };
+}
+
+/**
+ * Reads the body a chunk at a time, counting bytes as read against the body limit,
+ * each read raced against the timer, until it ends or `take` returns true (done).
+ */
+async function readChunks(reader: BodyReader, timer: UploadTimer, limits: Limits, take: (chunk: Uint8Array) => boolean | Promise<boolean>): Promise<void> {
+  let total = 0;
+  for (;;) {
+    const chunk = await timer.race(reader.read().catch(clientGone));
+    if (chunk === null) return;
+    total += chunk.length;
+    if (total > limits.maxBodyBytes) throw new RampartError('upload_too_large');
+    if (await take(chunk)) return;
+  }
 }
 
 /** The body stream failed: the client closed the connection, or sent a body its framing (chunked encoding) broke. */
