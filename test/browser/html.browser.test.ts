@@ -744,14 +744,24 @@ async function triggerEverything(): Promise<void> {
  * Runs in the page: where a mouse click lands on `#link` (scrolled into view), and
  * whether `#link` is what is there; `null` when it holds rampart's inert URL.
  */
-function locateLink(): { x: number; y: number; onTop: boolean } | null {
+function locateLink(): { x: number; y: number; onTop: boolean; navigates: boolean } | null {
   const link = document.querySelector('#link');
   if (!link || link.getAttribute('href') === 'about:invalid#rampart') return null;
   link.scrollIntoView({ block: 'center', inline: 'center' });
   const box = link.getBoundingClientRect();
   const x = box.left + box.width / 2;
   const y = box.top + box.height / 2;
-  return { x, y, onTop: document.elementFromPoint(x, y)?.closest('#link') === link };
+  // Whether a click takes the tab elsewhere (an http(s) URL other than this page, or one
+  // that does not parse, which ends on about:blank#blocked), so the test waits for it.
+  let navigates: boolean;
+  try {
+    const url = new URL(link.getAttribute('href') ?? '', location.href);
+    const here = new URL(location.href);
+    navigates = (url.protocol === 'http:' || url.protocol === 'https:') && url.origin + url.pathname + url.search !== here.origin + here.pathname + here.search;
+  } catch {
+    navigates = true;
+  }
+  return { x, y, onTop: document.elementFromPoint(x, y)?.closest('#link') === link, navigates };
 }
 
 /** Runs in the page: puts `text` into the echo form (a textarea keeps CR and LF, an input would drop them) and submits it. */
@@ -784,6 +794,8 @@ interface EchoTab {
 
 /** How long a click on `#link` may show no effect (no navigation, no request) before the tab moves on. */
 const QUIET_MS = 300;
+/** How long a click that should navigate may take to start doing so. */
+const NAVIGATION_MS = 10_000;
 
 /**
  * Opens a tab on `target`'s home page. The tab loads the home page (`GET /`) and the
@@ -853,7 +865,7 @@ async function openEchoTab(browser: Browser, target: Target, rewrite?: (body: st
    * navigation request was answered (the 204), a `mailto:` or `tel:` URL was handed
    * out, or nothing happened for `QUIET_MS` (what a `javascript:` URL does).
    */
-  function clickSettled(): Promise<void> {
+  function clickSettled(quietMs: number): Promise<void> {
     return new Promise((resolve) => {
       const onNavigated = (frame: Frame): void => {
         if (frame === page.mainFrame()) finish();
@@ -864,7 +876,7 @@ async function openEchoTab(browser: Browser, target: Target, rewrite?: (body: st
       const onAnswered = (request: BrowserRequest): void => {
         if (request.isNavigationRequest() && request.frame() === page.mainFrame()) finish();
       };
-      const timer = setTimeout(() => finish(), QUIET_MS);
+      const timer = setTimeout(() => finish(), quietMs);
       page.on('framenavigated', onNavigated);
       page.on('request', onRequest);
       page.on('requestfinished', onAnswered);
@@ -892,7 +904,8 @@ async function openEchoTab(browser: Browser, target: Target, rewrite?: (body: st
     if (!point.onTop) return ['#link is covered by another element'];
     following = true;
     try {
-      const settled = clickSettled();
+      // A navigation the click starts can take more than QUIET_MS on a busy machine: wait for it.
+      const settled = clickSettled(point.navigates ? NAVIGATION_MS : QUIET_MS);
       await page.mouse.click(point.x, point.y);
       await settled;
     } finally {
@@ -900,8 +913,15 @@ async function openEchoTab(browser: Browser, target: Target, rewrite?: (body: st
     }
     if (page.url().startsWith(`${target.url}/echo`)) {
       // A javascript: URL runs in a task the click queued: done once two more tasks ran.
-      await page.evaluate(() => new Promise((resolve) => setTimeout(() => setTimeout(resolve, 0), 0)));
-      return [];
+      const stayed = await page.evaluate(() => new Promise((resolve) => setTimeout(() => setTimeout(resolve, 0), 0))).then(
+        () => true,
+        // The page went away after all (a navigation later than expected): go home below.
+        (error: unknown) => {
+          if (!String(error).includes('Execution context was destroyed')) throw error;
+          return false;
+        },
+      );
+      if (stayed) return [];
     }
     await page.waitForLoadState('load');
     await goHome();
