@@ -345,6 +345,27 @@ describe('forged cookies are no session: never an exception, never a 500', () =>
     expect(warnings.join('\n')).toContain('tampered');
   });
 
+  it('a seal opened before (and kept opened) does not make its single-bit flips open, and still expires and is revoked', async () => {
+    const revoked = new Set<string>();
+    const { security, clock } = setup({ session: { store: { revoke: (id) => void revoked.add(id), isRevoked: (id) => revoked.has(id) } } });
+    const cookie = await login(security);
+    const seal = cookie.slice('__Host-session='.length);
+    const open = async (value: string) => (await begin(security, `__Host-session=${value}`).session()).get('user');
+    expect(await open(seal)).toBe('alice');
+    expect(await open(seal)).toBe('alice');
+    const bits = decodeBase64Url(seal)!.length * 8;
+    for (let bit = 0; bit < bits; bit++) expect(await open(flip(seal, bit)), `bit ${bit}`).toBeUndefined();
+    expect(await open(seal)).toBe('alice');
+    // Expiry and revocation are checked on every request, opened before or not.
+    clock.now += 31 * 24 * 3600 * 1000;
+    expect(await open(seal)).toBeUndefined();
+    clock.now -= 31 * 24 * 3600 * 1000;
+    const context = begin(security, cookie);
+    await (await context.session()).destroy();
+    await end(security, context);
+    expect(await open(seal)).toBeUndefined();
+  });
+
   it('every truncation', async () => {
     const { security } = setup();
     const seal = (await login(security)).slice('__Host-session='.length);
