@@ -22,8 +22,6 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 /** The smallest seal: a header, an IV and the tag of an empty plaintext. */
 export const MIN_SEAL_BYTES = HEADER_BYTES + IV_BYTES + TAG_BYTES;
-/** Seals kept opened: the sessions of about as many browsers active at once. */
-const MAX_OPENED = 4096;
 
 const encoder = new TextEncoder();
 
@@ -37,13 +35,6 @@ export class Sealer {
   readonly #aads: readonly Uint8Array[];
   /** Seals longer than this are refused unread: they could not have come from us. */
   readonly #maxLength: number;
-  /**
-   * Seals opened lately, by their exact text: a browser sends the same cookie with
-   * every request, and opening it (base64, AES-GCM) is most of what reading a session
-   * costs. Only seals that opened are kept; the same text always opens to the same
-   * plaintext under this keyring, and the caller still checks expiry and revocation.
-   */
-  readonly #opened = new Map<string, Opened>();
 
   constructor(keys: readonly Subkey[], cookieName: string, maxLength: number) {
     this.#keys = keys;
@@ -85,36 +76,24 @@ export class Sealer {
 
   /** Opens a seal synchronously; a failure reason for anything that is not one of ours. */
   openSync(sync: SyncCryptoPrimitive, text: string): Opened | SealFailure {
-    const known = this.#opened.get(text);
-    if (known !== undefined) return known;
     const parsed = this.#parse(text);
     if (typeof parsed === 'string') return parsed;
     for (const keyIndex of parsed.candidates) {
       const plaintext = sync.aesGcmDecrypt(this.#keys[keyIndex]!.key, parsed.iv, parsed.body, this.#aads[keyIndex]!);
-      if (plaintext !== null) return this.#remember(text, { plaintext, keyIndex });
+      if (plaintext !== null) return { plaintext, keyIndex };
     }
     return 'tampered';
   }
 
   /** Opens a seal; a failure reason for anything that is not one of ours. */
   async open(text: string): Promise<Opened | SealFailure> {
-    const known = this.#opened.get(text);
-    if (known !== undefined) return known;
     const parsed = this.#parse(text);
     if (typeof parsed === 'string') return parsed;
     for (const keyIndex of parsed.candidates) {
       const plaintext = await cryptoPrimitive.aesGcmDecrypt(this.#keys[keyIndex]!.key, parsed.iv, parsed.body, this.#aads[keyIndex]!);
-      if (plaintext !== null) return this.#remember(text, { plaintext, keyIndex });
+      if (plaintext !== null) return { plaintext, keyIndex };
     }
     return 'tampered';
-  }
-
-  #remember(text: string, opened: Opened): Opened {
-    const cache = this.#opened;
-    // The oldest entry goes first (a Map keeps insertion order).
-    if (cache.size >= MAX_OPENED) cache.delete(cache.keys().next().value!);
-    cache.set(text, Object.freeze(opened));
-    return opened;
   }
 
   #parse(text: string): Parsed | SealFailure {
