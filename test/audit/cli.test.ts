@@ -452,11 +452,14 @@ describe('the violating Flask app (plain HTTP)', () => {
     const rules = sarif.runs[0]!.tool.driver.rules.map((rule) => rule.id);
     expect(new Set(rules).size).toBe(rules.length);
     expect(sarif.runs[0]!.results.length).toBe(json.findings.length);
-    for (const result of sarif.runs[0]!.results) {
+    for (const [index, result] of sarif.runs[0]!.results.entries()) {
       expect(rules[result.ruleIndex]).toBe(result.ruleId);
       expect(['error', 'warning', 'note']).toContain(result.level);
       expect(result.locations[0]!.physicalLocation.artifactLocation.uri).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
-      expect(Object.values(result.partialFingerprints)[0]).toBeTruthy();
+      // The same finding, in the same order, with the JSON report's fingerprint.
+      expect(result.ruleId).toBe(json.findings[index]!.ruleId);
+      expect(result.partialFingerprints).toEqual({ 'rampartFingerprint/v1': json.findings[index]!.fingerprint });
+      expect(json.findings[index]!.fingerprint).toMatch(/\|/);
     }
 
     const junit = checkXml(outputs.junit!);

@@ -668,7 +668,7 @@ describe('the status feed in Chromium', () => {
     resetSignals(tab);
     await page.goto(`${theLab().app}/`);
     const href = await page.locator('li.status a[download]').first().getAttribute('href');
-    expect(href).toBeTruthy();
+    expect(href).toMatch(/^\/attachments\/[0-9a-f]{32}$/);
     const id = href!.slice('/attachments/'.length);
     await page.goto(`${theLab().app}/__lab/relay/${id}`);
     expect(await page.textContent('#uploaded')).toBe('uploaded page');
