@@ -184,6 +184,8 @@ function splitAtMarkers(text: string): readonly string[] | undefined {
 export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeHtml {
   const { statics, kinds, staticParts } = compile(strings);
   // Text since the last marker, and what came before it (text and markers), if any.
+  // Locals, not a Builder, and nested templates handled here as in appendNested: a
+  // Builder per template measured ~2% of bench/html.mjs (1.24× → 1.26–1.27× the floor).
   let tail = '';
   let parts: string[] | undefined;
   for (let index = 0; ; index++) {

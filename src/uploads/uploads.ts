@@ -453,10 +453,8 @@ async function receiveFields(source: UploadSource, limits: Limits): Promise<Rece
   const reader = bodyReader(source);
   const timer = new UploadTimer(limits, () => reader.destroy());
   const chunks: Uint8Array[] = [];
-  let total = 0;
   try {
     await readChunks(reader, timer, limits, (chunk) => {
-      total += chunk.length;
       chunks.push(chunk.slice());
       return false;
     });
@@ -467,7 +465,7 @@ async function receiveFields(source: UploadSource, limits: Limits): Promise<Rece
     timer.stop();
   }
   reader.abandon();
-  const text = new TextDecoder().decode(concatBytes(chunks, total));
+  const text = new TextDecoder().decode(concatBytes(chunks));
   // Counted before parsing: a body of `a&a&a…` must not become millions of pairs first.
   let pairs = 0;
   for (let start = 0; start < text.length; ) {
