@@ -4,12 +4,11 @@
 // node:http rather than Express: on this project's 2-core machines Express 5 costs about
 // 100 µs of CPU per request before the app does anything, more than the whole feed page
 // costs here (bench/RESULTS.md). rampart works the same on both (`rampartExpress`).
-import { Buffer } from 'node:buffer';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rampart } from 'rampart';
-import { rampartNode, sendResponse } from 'rampart/adapters/node';
+import { rampartNode, sendHtml, sendResponse } from 'rampart/adapters/node';
 import { isRampartError } from 'rampart/errors';
 import { staticFiles } from 'rampart/paths/static';
 import { uploads } from 'rampart/uploads';
@@ -63,11 +62,11 @@ export function createDemo({ dataDir, origin, mode, keys, logger, trustProxy }) 
     const rows = store.feed(cursor(request.query?.get('before')), PAGE_SIZE + 1);
     const statuses = rows.slice(0, PAGE_SIZE);
     const olderHref = rows.length > PAGE_SIZE ? `/?before=${statuses.at(-1).id}` : undefined;
-    page(request, status, feedPage(request.context, { user: request.user, statuses, olderHref, draft, messages }));
+    page(request, status, feedPage({ user: request.user, statuses, olderHref, draft, messages }));
   }
 
   function notFound(request, title = 'Not found', message = 'There is no page here.') {
-    page(request, 404, messagePage(request.context, { user: request.user, title, message }));
+    page(request, 404, messagePage({ user: request.user, title, message }));
   }
 
   /**
@@ -84,10 +83,10 @@ export function createDemo({ dataDir, origin, mode, keys, logger, trustProxy }) 
       const rows = store.userFeed(owner.id, cursor(request.query?.get('before')), PAGE_SIZE + 1);
       const statuses = rows.slice(0, PAGE_SIZE);
       const olderHref = rows.length > PAGE_SIZE ? `/u/${encodeURIComponent(owner.username)}?before=${statuses.at(-1).id}` : undefined;
-      page(request, 200, userPage(request.context, { user: request.user, owner, statuses, olderHref }));
+      page(request, 200, userPage({ user: request.user, owner, statuses, olderHref }));
     }],
 
-    ['GET', /^\/register$/, (request) => page(request, 200, registerPage(request.context))],
+    ['GET', /^\/register$/, (request) => page(request, 200, registerPage())],
     ['POST', /^\/register$/, async (request) => {
       const { fields } = await smallForm.receive(request.req);
       const username = field(fields, 'username');
@@ -95,14 +94,14 @@ export function createDemo({ dataDir, origin, mode, keys, logger, trustProxy }) 
       const messages = [];
       if (!USERNAME.test(username)) messages.push('Choose a username of 3 to 32 letters, digits or _.');
       if (password.length < 8 || password.length > 128) messages.push('Choose a password of 8 to 128 characters.');
-      if (messages.length > 0) return page(request, 422, registerPage(request.context, { username, messages }));
+      if (messages.length > 0) return page(request, 422, registerPage({ username, messages }));
       const id = store.createUser(username, await hashPassword(password));
-      if (id === undefined) return page(request, 409, registerPage(request.context, { username, messages: ['That username is taken.'] }));
+      if (id === undefined) return page(request, 409, registerPage({ username, messages: ['That username is taken.'] }));
       await logIn(request.context, id);
       redirect(request, '/');
     }],
 
-    ['GET', /^\/login$/, (request) => page(request, 200, loginPage(request.context))],
+    ['GET', /^\/login$/, (request) => page(request, 200, loginPage())],
     ['POST', /^\/login$/, async (request) => {
       const { fields } = await smallForm.receive(request.req);
       const username = field(fields, 'username');
@@ -110,7 +109,7 @@ export function createDemo({ dataDir, origin, mode, keys, logger, trustProxy }) 
       const user = USERNAME.test(username) ? store.userByName(username) : undefined;
       // The password is checked even for an unknown user: the time taken says nothing.
       const valid = await verifyPassword(password.slice(0, 128), user?.passwordHash);
-      if (!user || !valid) return page(request, 401, loginPage(request.context, { username, messages: ['Wrong username or password.'] }));
+      if (!user || !valid) return page(request, 401, loginPage({ username, messages: ['Wrong username or password.'] }));
       await logIn(request.context, user.id);
       redirect(request, '/');
     }],
@@ -121,7 +120,7 @@ export function createDemo({ dataDir, origin, mode, keys, logger, trustProxy }) 
     }],
 
     ['POST', /^\/statuses$/, async (request) => {
-      if (!request.user) return page(request, 401, messagePage(request.context, { title: 'Log in first', message: 'Log in to post a status.' }));
+      if (!request.user) return page(request, 401, messagePage({ title: 'Log in first', message: 'Log in to post a status.' }));
       let received;
       try {
         received = await statusForm.receive(request.req);
@@ -147,7 +146,7 @@ export function createDemo({ dataDir, origin, mode, keys, logger, trustProxy }) 
     }],
 
     ['POST', /^\/statuses\/([^/]+)\/delete$/, async (request, rawId) => {
-      if (!request.user) return page(request, 401, messagePage(request.context, { title: 'Log in first', message: 'Log in to delete your statuses.' }));
+      if (!request.user) return page(request, 401, messagePage({ title: 'Log in first', message: 'Log in to delete your statuses.' }));
       const id = /^[1-9]\d{0,15}$/.test(rawId) ? Number(rawId) : undefined;
       const deleted = id === undefined ? undefined : store.deleteStatus(id, request.user.id);
       if (!deleted) return notFound(request, 'Not found', 'You have no status with that id.');
@@ -185,7 +184,7 @@ export function createDemo({ dataDir, origin, mode, keys, logger, trustProxy }) 
     request.user = await currentUser(context);
     if (allowed.length === 0) return notFound(request);
     res.setHeader('allow', allowed.join(', '));
-    page(request, 405, messagePage(request.context, { user: request.user, title: 'Method not allowed', message: `This page takes ${allowed.join(', ')}.` }));
+    page(request, 405, messagePage({ user: request.user, title: 'Method not allowed', message: `This page takes ${allowed.join(', ')}.` }));
   });
 
   /** The logged-in user: the user id the sealed session holds (a session of a removed user is ended). */
@@ -220,10 +219,9 @@ export function createDemo({ dataDir, origin, mode, keys, logger, trustProxy }) 
   };
 }
 
-/** An HTML page (made with `context.render`, as every page here is). */
+/** A page made with `html`, rendered for this response (its forms' CSRF fields). */
 function page({ res }, status, body) {
-  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
+  sendHtml(res, body, { status });
 }
 
 /** After a POST: see the result with a GET. */

@@ -1,12 +1,13 @@
 // The status feed's pages, all made with rampart's `html` templates: every value is
-// escaped for where it lands, and `context.render(page)` gives every POST form its CSRF
-// field (first, so it precedes the file of a multipart form). No script is needed.
-import { html } from 'rampart/html';
+// escaped for where it lands, and rendering a page for its response (`sendHtml` in
+// app.mjs) gives every POST form its CSRF field (first, so it precedes the file of a
+// multipart form). No script is needed.
+import { flattenHtml, html } from 'rampart/html';
 
 export const MAX_STATUS_CHARACTERS = 500;
 
-function layout(context, { title, user, body }) {
-  return context.render(html`<!doctype html>
+function layout({ title, user, body }) {
+  return html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -25,7 +26,7 @@ ${body}
 </main>
 </body>
 </html>
-`);
+`;
 }
 
 function errors(messages) {
@@ -66,7 +67,8 @@ function attachment(status) {
  * Each status's markup, made once per status object and kept as long as the object
  * lives: the store hands out the same frozen rows until the data changes, so a status
  * is rendered again only after a write. Its delete form's CSRF field is still a
- * marker, filled with a fresh token on every response.
+ * marker, filled with a fresh token on every response. Flattened once, so that each
+ * page copies it whole rather than piece by piece.
  */
 const RENDERED = new WeakMap();
 
@@ -77,8 +79,8 @@ function statusItem(status, user) {
     rendered = { own: undefined, other: undefined };
     RENDERED.set(status, rendered);
   }
-  if (own) return (rendered.own ??= renderStatus(status, true));
-  return (rendered.other ??= renderStatus(status, false));
+  if (own) return (rendered.own ??= flattenHtml(renderStatus(status, true)));
+  return (rendered.other ??= flattenHtml(renderStatus(status, false)));
 }
 
 function renderStatus(status, own) {
@@ -108,8 +110,8 @@ ${errors(messages)}
 }
 
 /** `GET /`: the global feed, with the post form when logged in. */
-export function feedPage(context, { user, statuses, olderHref, draft, messages }) {
-  return layout(context, {
+export function feedPage({ user, statuses, olderHref, draft, messages }) {
+  return layout({
     title: 'Feed',
     user,
     body: html`${user ? postForm(draft, messages) : html`<p class="intro"><a href="/register">Register</a> or <a href="/login">log in</a> to post.</p>`}
@@ -119,8 +121,8 @@ ${statusList(statuses, user, olderHref)}`,
 }
 
 /** `GET /u/:username`: one user's statuses. */
-export function userPage(context, { user, owner, statuses, olderHref }) {
-  return layout(context, { title: `@${owner.username}`, user, body: html`<h1>@${owner.username}</h1>\n${statusList(statuses, user, olderHref)}` });
+export function userPage({ user, owner, statuses, olderHref }) {
+  return layout({ title: `@${owner.username}`, user, body: html`<h1>@${owner.username}</h1>\n${statusList(statuses, user, olderHref)}` });
 }
 
 function credentialFields({ username, messages, submit, autocomplete }) {
@@ -131,8 +133,8 @@ function credentialFields({ username, messages, submit, autocomplete }) {
 }
 
 /** `GET|POST /login`. */
-export function loginPage(context, { username, messages } = {}) {
-  return layout(context, {
+export function loginPage({ username, messages } = {}) {
+  return layout({
     title: 'Log in',
     body: html`<h1>Log in</h1>
 <form method="post" action="/login" class="credentials">${credentialFields({ username, messages, submit: 'Log in', autocomplete: 'current-password' })}</form>
@@ -141,8 +143,8 @@ export function loginPage(context, { username, messages } = {}) {
 }
 
 /** `GET|POST /register`. */
-export function registerPage(context, { username, messages } = {}) {
-  return layout(context, {
+export function registerPage({ username, messages } = {}) {
+  return layout({
     title: 'Register',
     body: html`<h1>Register</h1>
 <form method="post" action="/register" class="credentials">${credentialFields({ username, messages, submit: 'Create account', autocomplete: 'new-password' })}</form>
@@ -151,6 +153,6 @@ export function registerPage(context, { username, messages } = {}) {
 }
 
 /** A short page for 404s and refused requests. */
-export function messagePage(context, { user, title, message }) {
-  return layout(context, { title, user, body: html`<h1>${title}</h1><p>${message}</p><p><a href="/">Back to the feed</a></p>` });
+export function messagePage({ user, title, message }) {
+  return layout({ title, user, body: html`<h1>${title}</h1><p>${message}</p><p><a href="/">Back to the feed</a></p>` });
 }

@@ -24,6 +24,9 @@ import { RequestContext, type Rampart } from '../rampart.ts';
 import { NodeIncoming } from './_node/incoming.ts';
 import { protectResponse, sendResponse as writeResponse } from './_node/response.ts';
 
+/** `sendHtml(res, page)` works on Express responses as on node:http's: see `rampart/adapters/node`. */
+export { sendHtml, type SendHtmlInit } from './_node/response.ts';
+
 declare global {
   // Express's own extension point for request properties.
   // eslint-disable-next-line @typescript-eslint/no-namespace

@@ -21,7 +21,10 @@
 import { ServerResponse, type IncomingMessage } from 'node:http';
 import { RequestContext, type Rampart } from '../rampart.ts';
 import { NodeIncoming } from './_node/incoming.ts';
-import { protectResponse, sendResponse as writeResponse } from './_node/response.ts';
+import type { SafeHtml } from '../html/html.ts';
+import { protectResponse, sendHtml as writePage, sendResponse as writeResponse, type SendHtmlInit } from './_node/response.ts';
+
+export type { SendHtmlInit } from './_node/response.ts';
 
 /** A node:http handler that also receives the request's rampart context. */
 export type ProtectedNodeHandler = (request: IncomingMessage, response: ServerResponse, context: RequestContext) => unknown;
@@ -74,7 +77,7 @@ const CONTEXT = Symbol('rampart.context');
 type ContextCarrier = IncomingMessage & { [CONTEXT]?: RequestContext };
 
 /**
- * Writes a Web \`Response\` (from \`uploads.serve\`, \`staticFiles().serve\` or your own
+ * Writes a Web `Response` (from `uploads.serve`, `staticFiles().serve` or your own
  * code) to a node:http response, body streamed, headers as rampart secures them.
  *
  * @example
@@ -86,7 +89,25 @@ export async function sendResponse(response: ServerResponse, web: Response): Pro
   await writeResponse(response, web, response.req?.method ?? 'GET');
 }
 
-/** The rampart context of a request handled by \`rampartNode\`. */
+/**
+ * Sends a page made with `html`: rendered for this response (the nonce of its
+ * `<script>` and `<style>` elements, the CSRF field of its forms), as
+ * `text/html; charset=utf-8` with its `Content-Length`. The page is encoded to UTF-8
+ * once, into shared memory: faster than `res.end(context.render(page))`, which node
+ * reads three times (and transcodes each time when the page holds a character above
+ * U+00FF). Headers set before (`res.setHeader`) are kept.
+ *
+ * @example
+ * ```ts
+ * sendHtml(res, html`<h1>${title}</h1>`)
+ * sendHtml(res, notFoundPage, { status: 404 })
+ * ```
+ */
+export function sendHtml(response: ServerResponse, page: SafeHtml, init?: SendHtmlInit): void {
+  writePage(response, page, init);
+}
+
+/** The rampart context of a request handled by `rampartNode`. */
 export function contextOf(request: IncomingMessage): RequestContext {
   const context = (request as ContextCarrier)[CONTEXT];
   if (!context) throw new TypeError('rampart: this request did not go through rampartNode(); wrap the handler with it.');

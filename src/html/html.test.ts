@@ -5,7 +5,7 @@ import { FetchIncoming } from '../adapters/_fetch.ts';
 import { rampart, RequestContext } from '../rampart.ts';
 import { TemplateError, type TemplateErrorCode } from './analyze.ts';
 import { escapeHtml, filterSrcset, filterUrl, INVALID_URL } from './escape.ts';
-import { csrfField, dangerouslyTrustHtml, fillMarkers, html, joinHtml, json, SafeHtml } from './html.ts';
+import { csrfField, dangerouslyTrustHtml, fillMarkers, flattenHtml, html, joinHtml, json, SafeHtml } from './html.ts';
 
 type Node = DefaultTreeAdapterMap['node'];
 type Element = DefaultTreeAdapterMap['element'];
@@ -191,6 +191,21 @@ describe('slots by context', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+
+  it('keeps a flattened fragment\'s markup and markers, nested into page after page', () => {
+    const text = html`<li>${'Ship it — today 🚀'}<form method="post" action="/d"><button>x</button></form></li>`;
+    const kept = flattenHtml(text);
+    const plain = flattenHtml(html`<li>${'<b>'} «plain»</li>`);
+    expect(kept).toBe(text);
+    const pages = Array.from({ length: 3 }, (_, index) => html`<ol>${[kept, plain, index]}</ol>`);
+    let field = 0;
+    for (const [index, page] of pages.entries()) {
+      expect(fillMarkers(page, 'N', () => `<F${field++}>`)).toBe(
+        `<ol><li>Ship it — today 🚀<form method="post" action="/d"><F${index}><button>x</button></form></li><li>&lt;b&gt; «plain»</li>${index}</ol>`,
+      );
+    }
+    expect(() => flattenHtml('<p>x</p>' as never)).toThrow('flattenHtml() takes a fragment made with the html`…` tag, got a string.');
   });
 
   it('refuses to be called as a function', () => {

@@ -41,6 +41,13 @@ export class SafeHtml {
     return value.#parts;
   }
 
+  /** @internal Makes the markup's text contiguous in memory: see `flattenHtml`. */
+  static flatten(value: SafeHtml): void {
+    const parts = value.#parts;
+    if (parts === undefined) contiguous(value.#html!);
+    else for (let index = 0; index < parts.length; index += 2) contiguous(parts[index]!);
+  }
+
   /** True for real `SafeHtml`; false for look-alikes. */
   static is(value: unknown): value is SafeHtml {
     return typeof value === 'object' && value !== null && #html in value;
@@ -128,6 +135,35 @@ export function joinHtml(items: Iterable<unknown>, separator: SafeHtml | string 
   }
   return finish(out);
 }
+
+/**
+ * A fragment made ready to be kept and included in many pages: for a cache of rendered
+ * fragments (a status, a product card), applied once when the fragment is cached.
+ * Returns the same fragment.
+ *
+ * V8 keeps a concatenation as a tree of its pieces until something reads the whole
+ * string; the first whole read (the socket write of a page) copies the tree into one
+ * flat string. A page that includes kept fragments copies every piece of each of them
+ * again on every response; this copies them once. (On the demo's feed of 20 kept
+ * statuses: ~4 µs of a ~80 µs response.) Other engines: one harmless read.
+ *
+ * @example
+ * ```ts
+ * const card = cache.get(product.id) ?? cache.set(product.id, flattenHtml(html`<li>${product.name}</li>`)).get(product.id)
+ * ```
+ */
+export function flattenHtml(fragment: SafeHtml): SafeHtml {
+  if (!SafeHtml.is(fragment)) throw new TypeError(`rampart: flattenHtml() takes a fragment made with the html\`…\` tag, got ${describeValue(fragment)}.`);
+  SafeHtml.flatten(fragment);
+  return fragment;
+}
+
+/** Reading one character flattens a string's tree in place (V8 keeps the flat copy in the same string). */
+function contiguous(text: string): void {
+  // Kept, so that an optimizing compiler cannot drop the read as unused.
+  _lastRead = text.charCodeAt(0);
+}
+let _lastRead = 0;
 
 /** A template's analysis, and its static parts split at their request markers. */
 interface Template extends Compiled {

@@ -8,6 +8,6 @@
  * @packageDocumentation
  */
 
-export { csrfField, dangerouslyTrustHtml, html, joinHtml, json, SafeHtml, ScriptJson } from './html.ts';
+export { csrfField, dangerouslyTrustHtml, flattenHtml, html, joinHtml, json, SafeHtml, ScriptJson } from './html.ts';
 export { TemplateError } from './analyze.ts';
 export type { TemplateErrorCode } from './analyze.ts';

@@ -7,9 +7,10 @@
 import { createServer, ServerResponse, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { html as page } from '../../html/html.ts';
 import { rampart } from '../../rampart.ts';
 import { FetchIncoming } from '../_fetch.ts';
-import { rampartNode } from '../node.ts';
+import { rampartNode, sendHtml } from '../node.ts';
 import { writeSecuredHead } from './response.ts';
 
 const html = 'text/html; charset=utf-8';
@@ -48,7 +49,37 @@ const shapes: Record<string, (res: ServerResponse) => void> = {
   },
   '/cookies': (res) => res.writeHead(200, { 'content-type': html, 'set-cookie': ['a=1', 'b=2'] }).end('x'),
   '/powered': (res) => res.writeHead(200, { 'content-type': html, 'X-Powered-By': 'Express', 'Expect-CT': 'max-age=1' }).end('x'),
+  '/page': (res) => sendHtml(res, feed),
+  '/page-404': (res) => {
+    res.setHeader('x-set-before', 'kept');
+    sendHtml(res, page`<p>No such page</p>`, { status: 404, headers: { 'cache-control': 'no-store', 'x-custom': 'yes' } });
+  },
+  '/page-twice': (res) => {
+    sendHtml(res, page`<p>one</p>`);
+    refused('/page-twice', () => sendHtml(res, page`<p>two</p>`));
+  },
+  '/page-typed': (res) => {
+    if (refused('/page-typed', () => sendHtml(res, page`<p>x</p>`, { headers: { 'Content-Type': 'text/plain' } }))) res.writeHead(500).end();
+  },
+  '/page-string': (res) => {
+    if (refused('/page-string', () => sendHtml(res, '<p>x</p>' as never))) res.writeHead(500).end();
+  },
 };
+
+/** A page with data above U+00FF (two-byte in V8), a lone surrogate, a script and a form. */
+const TEXT = 'Ship it — today 🚀 «ok» \uD800 end';
+const feed = page`<!doctype html><title>${TEXT}</title><p>${TEXT}</p><script>1</script><form method="post" action="/x"><button>Go</button></form>`;
+/** What a misuse of sendHtml threw, by route. */
+const refusals: Record<string, string> = {};
+function refused(route: string, send: () => void): boolean {
+  try {
+    send();
+    return false;
+  } catch (error) {
+    refusals[route] = `${(error as Error).name}: ${(error as Error).message}`;
+    return true;
+  }
+}
 
 let server: Server;
 let base: string;
@@ -127,6 +158,68 @@ describe('without node\'s private header store', () => {
       expect(response.headers.get('x-frame-options')).toBe('SAMEORIGIN');
       expect(response.headers.get('x-powered-by')).toBeNull();
       expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    } finally {
+      await new Promise((resolve) => plain.close(resolve));
+    }
+  });
+});
+
+describe('sendHtml', () => {
+  it('renders the page for the response: its nonce, its form\'s CSRF field, UTF-8 with its exact length', async () => {
+    const response = await fetch(`${base}/page`);
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const body = new TextDecoder().decode(bytes);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe(html);
+    expect(Number(response.headers.get('content-length'))).toBe(bytes.length);
+    expect(body).toContain(`<p>Ship it — today 🚀 «ok» \uFFFD end</p>`);
+    const nonce = /'nonce-([\w-]{22})'/.exec(response.headers.get('content-security-policy') ?? '')?.[1];
+    expect(body).toContain(`<script nonce="${nonce}">1</script>`);
+    expect(body).toMatch(/<form method="post" action="\/x"><input type="hidden" name="csrf_token" value="[\w-]{50}">/);
+    expect(response.headers.get('x-frame-options')).toBe('DENY');
+  });
+
+  it('answers HEAD with the head only, the same length', async () => {
+    const get = await fetch(`${base}/page`);
+    const head = await fetch(`${base}/page`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe(get.headers.get('content-length'));
+    expect((await head.arrayBuffer()).byteLength).toBe(0);
+  });
+
+  it('takes a status and headers, and keeps those set before', async () => {
+    const response = await fetch(`${base}/page-404`);
+    expect(response.status).toBe(404);
+    expect(await response.text()).toBe('<p>No such page</p>');
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(response.headers.get('x-custom')).toBe('yes');
+    expect(response.headers.get('x-set-before')).toBe('kept');
+  });
+
+  it('refuses a second page, a content type of its own, and a string', async () => {
+    expect(await (await fetch(`${base}/page-twice`)).text()).toBe('<p>one</p>');
+    expect((await fetch(`${base}/page-typed`)).status).toBe(500);
+    expect((await fetch(`${base}/page-string`)).status).toBe(500);
+    expect(refusals).toEqual({
+      '/page-twice': 'TypeError: rampart: sendHtml() after the response head was written: send the page instead of writing the head first.',
+      '/page-typed': 'TypeError: rampart: sendHtml() sets content-type itself (text/html; charset=utf-8, and the page\'s length); leave it out of headers.',
+      '/page-string': 'TypeError: rampart: render() takes a page made with the html`…` tag; HTML is not built from strings.',
+    });
+  });
+
+  it('refuses a response rampart does not protect', async () => {
+    const plain = createServer((_req, res) => {
+      try {
+        sendHtml(res, page`<p>x</p>`);
+      } catch (error) {
+        res.writeHead(500).end((error as Error).message);
+      }
+    });
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    try {
+      const response = await fetch(`http://127.0.0.1:${(plain.address() as AddressInfo).port}/`);
+      expect(response.status).toBe(500);
+      expect(await response.text()).toBe('rampart: sendHtml() takes a response rampart protects: wrap the handler with rampartNode() (or use rampartExpress()).');
     } finally {
       await new Promise((resolve) => plain.close(resolve));
     }

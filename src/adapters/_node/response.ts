@@ -1,10 +1,12 @@
 /**
  * The node:http side of the adapters: securing a `ServerResponse` at the moment
- * its head is written, and writing a Web `Response` to it.
+ * its head is written, and writing a page or a Web `Response` to it.
  */
 
 import { ServerResponse, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import type { SafeHtml } from '../../html/html.ts';
 import { STRIPPED_HEADERS, type RequestContext } from '../../rampart.ts';
+import { encodeUtf8 } from './utf8.ts';
 
 type HeaderValue = string | number | readonly string[];
 type HeadersArgument = OutgoingHttpHeaders | readonly (string | number | readonly string[])[] | undefined;
@@ -224,4 +226,35 @@ export async function sendResponse(target: ServerResponse, response: Response, m
   } catch (error) {
     target.destroy(error instanceof Error ? error : undefined);
   }
+}
+
+/** What `sendHtml` may be given besides the page. */
+export interface SendHtmlInit {
+  /** The status code; 200 when absent. */
+  status?: number;
+  /** More headers for the response (not `Content-Type` or `Content-Length`, which the page sets). */
+  headers?: OutgoingHttpHeaders;
+}
+
+/** Sends a page made with `html`, rendered for the response's request; see the adapters' `sendHtml`. */
+export function sendHtml(response: ServerResponse, page: SafeHtml, init: SendHtmlInit = {}): void {
+  const context = PROTECTED.get(response);
+  if (context === undefined) {
+    throw new TypeError(
+      response.headersSent
+        ? 'rampart: sendHtml() after the response head was written: send the page instead of writing the head first.'
+        : 'rampart: sendHtml() takes a response rampart protects: wrap the handler with rampartNode() (or use rampartExpress()).',
+    );
+  }
+  const headers = init.headers ?? {};
+  for (const name in headers) {
+    const lowerName = name.toLowerCase();
+    if (lowerName === 'content-type' || lowerName === 'content-length') {
+      throw new TypeError(`rampart: sendHtml() sets ${lowerName} itself (text/html; charset=utf-8, and the page's length); leave it out of headers.`);
+    }
+  }
+  const body = encodeUtf8(context.render(page));
+  response.writeHead(init.status ?? 200, { ...headers, 'content-type': 'text/html; charset=utf-8', 'content-length': body.length });
+  // A HEAD response gets the head only: node drops the body of one.
+  response.end(body);
 }
