@@ -13,6 +13,12 @@
 //     first, the text, an empty file part), rotating over the 3 users, each user's token
 //     fetched once up front (both apps accept a token again until it expires).
 //
+// The load client is wrk (C, one thread), or autocannon with BENCH_CLIENT=autocannon. The
+// client shares the machine's 2 cores with the servers, so its own cost per request
+// lowers the faster app's req/s most: autocannon (JavaScript) spends ~50 µs of CPU on
+// each 10 KB response here, and held the 2-worker demo near 15,000 req/s whatever the
+// server cost (the CPU-cost ratio, 12×, said so; wrk measured the same servers at 12×).
+//
 // Rounds are interleaved: each round measures every app back to back, the order rotated,
 // so the machine's other load hits all alike; the ratio demo / Flask is taken within each
 // round. All feed rounds run first (on the seeded data), then all post rounds. Every
@@ -28,7 +34,8 @@
 //
 // Environment: BENCH_ROUNDS (default 3), BENCH_DURATION (seconds per measurement, default 10),
 // BENCH_WARMUP (seconds of unmeasured load before each, default 2), BENCH_CONNECTIONS
-// (default 32), BENCH_CLUSTER (0: leave out the 2-worker demo). Takes about 4 minutes
+// (default 32), BENCH_CLUSTER (0: leave out the 2-worker demo), BENCH_CLIENT (wrk, the
+// default, or autocannon). Takes about 4 minutes
 // with the defaults. A run with the defaults writes its
 // figures into bench/RESULTS.md (the `## Status feed` section); other runs only print.
 
@@ -46,6 +53,7 @@ import {
   USERS,
   cannon,
   cpuSeconds,
+  hasWrk,
   feedSummary,
   freePort,
   requireBuild,
@@ -56,17 +64,27 @@ import {
   statusBody,
   tokenOf,
   versions,
+  wrk,
   writeResults,
 } from './demo-lib.mjs';
 
-const DEFAULTS = { rounds: 3, duration: 10, warmup: 2, connections: 32, cluster: 1 };
+const DEFAULTS = { rounds: 3, duration: 10, warmup: 2, connections: 32, cluster: 1, client: 'wrk' };
 const config = {
   rounds: integer('BENCH_ROUNDS', DEFAULTS.rounds, 1),
   duration: integer('BENCH_DURATION', DEFAULTS.duration, 1),
   warmup: integer('BENCH_WARMUP', DEFAULTS.warmup, 0),
   connections: integer('BENCH_CONNECTIONS', DEFAULTS.connections, 1),
   cluster: integer('BENCH_CLUSTER', DEFAULTS.cluster, 0),
+  client: process.env.BENCH_CLIENT || DEFAULTS.client,
 };
+if (config.client !== 'wrk' && config.client !== 'autocannon') {
+  console.error(`BENCH_CLIENT: expected wrk or autocannon, got ${config.client}`);
+  process.exit(2);
+}
+if (config.client === 'wrk' && !hasWrk()) {
+  console.error('bench/demo.mjs: wrk is not installed (apt-get install wrk), or run with BENCH_CLIENT=autocannon.');
+  process.exit(2);
+}
 const isDefault = Object.keys(DEFAULTS).every((key) => config[key] === DEFAULTS[key]);
 const TARGET = 10;
 
@@ -90,18 +108,26 @@ function rowCount(dataDir) {
   }
 }
 
-/** One autocannon measurement of `server`; throws on any unexpected status, error or timeout. */
-async function measure(server, { requests, expected, label }) {
-  const options = { url: server.url, connections: config.connections, requests };
+let runs = 0;
+
+/** One run of the load client; `load` has the request for each client (wrk's takes the run's number). */
+function run(server, load, duration) {
+  runs++;
+  if (config.client === 'wrk') return wrk({ url: server.url, connections: config.connections, duration, request: load.wrk(runs) });
+  return cannon({ url: server.url, connections: config.connections, duration, requests: load.autocannon });
+}
+
+/** One measurement of `server`; an unexpected status, error or timeout fails the run. */
+async function measure(server, { load, expected, label }) {
   let warmed = 0;
   if (config.warmup > 0) {
-    const warm = await cannon({ ...options, duration: config.warmup });
+    const warm = await run(server, load, config.warmup);
     check(server, label, warm, expected, 'warm-up');
     warmed = warm.statusCodeStats[expected]?.count ?? 0;
   }
   const pids = server.pids();
   const cpuBefore = cpuSeconds(pids);
-  const result = await cannon({ ...options, duration: config.duration });
+  const result = await run(server, load, config.duration);
   const cpuAfter = cpuSeconds(pids);
   check(server, label, result, expected, 'measured run');
   const total = result.statusCodeStats[expected]?.count ?? 0;
@@ -185,7 +211,21 @@ async function main() {
 
     // (a) The feed page as alice.
     const feedRequests = (app) => [{ method: 'GET', path: '/', headers: { ...servers[app].headers, cookie: clients[app][0].cookieHeader() } }];
-    // (b) Status posts, rotating over the three users, each with their token and cookies.
+    const feedLoad = (app) => ({ autocannon: feedRequests(app), wrk: () => feedRequests(app)[0] });
+    // (b) Status posts, rotating over the three users, each with their token and cookies;
+    // wrk numbers each post (`bench post <run>-<thread>-<n>`) in its Lua script.
+    const postLoad = (app) => ({
+      autocannon: postRequests(app),
+      wrk: (run) => ({
+        method: 'POST',
+        path: '/statuses',
+        headers: { ...servers[app].headers, ...servers[app].postHeaders, 'content-type': MULTIPART_TYPE },
+        bodies: clients[app].map((client) => {
+          const [prefix, suffix] = statusBody(client.postToken, `bench post ${run}-\u0001`).toString('latin1').split('\u0001');
+          return { headers: { cookie: client.cookieHeader() }, prefix, suffix };
+        }),
+      }),
+    });
     let sequence = 0;
     const postRequests = (app) => {
       const users = clients[app].map((client) => ({ cookie: client.cookieHeader(), token: client.postToken }));
@@ -233,12 +273,12 @@ async function main() {
           const before = kind === 'post' ? rowCount(dirs[app]) : 0;
           results[app] =
             kind === 'feed'
-              ? await measure(servers[app], { requests: feedRequests(app), expected: 200, label: 'GET /' })
-              : await measure(servers[app], { requests: postRequests(app), expected: 303, label: 'POST /statuses' });
+              ? await measure(servers[app], { load: feedLoad(app), expected: 200, label: 'GET /' })
+              : await measure(servers[app], { load: postLoad(app), expected: 303, label: 'POST /statuses' });
           if (kind === 'post') {
             await sleep(200);
             // Rows added during warm-up and measured run: every 303 is a row, plus the
-            // requests still in flight when autocannon stopped (at most one per connection).
+            // requests still in flight when the client stopped (at most one per connection).
             const added = rowCount(dirs[app]) - before;
             const { acknowledged } = results[app];
             if (added < acknowledged || added > acknowledged + 2 * config.connections) {
@@ -324,11 +364,11 @@ npm run build && node bench/demo.mjs
 \`\`\`
 
 - Date: ${new Date().toUTCString()}; rampart at ${v.commit}
-- Node ${v.node} (node:http), better-sqlite3 ${v.sqlite}; Python ${v.python} (${v.flask}), gunicorn ${v.gunicorn}; autocannon ${v.autocannon}
+- Node ${v.node} (node:http), better-sqlite3 ${v.sqlite}; Python ${v.python} (${v.flask}), gunicorn ${v.gunicorn}; ${config.client === 'wrk' ? v.wrk : `autocannon ${v.autocannon}`}
 - Machine: ${availableParallelism()} cores, ${cpuModel}; load average (1 min) ${load[0].toFixed(2)} at start, ${load[1].toFixed(2)} at end (other work shared the machine); ${Math.round(elapsed)} s in all.
 - Data, the same in each app: ${USERS.length} users, ${STATUSES} statuses posted through the app's own routes (every 10th with a PNG, every 10th with a text file). The feed page as ${USERS[0]}: ${summary.texts.length} statuses, ${summary.images} images, ${summary.downloads} downloads, ${summary.deleteForms} delete forms plus the post and log-out forms, each with its CSRF token; ${pages.demo.bytes} bytes of HTML from the demo, ${pages.flask.bytes} from Flask.
 - The demo: \`node demo/server.mjs\`, \`NODE_ENV=production\` with its own \`RAMPART_KEYS\` and \`ORIGIN=http://127.0.0.1:<port>\`, one process${config.cluster ? '; and the same on `node:cluster` with 2 workers (`bench/demo-cluster.mjs`), as many processes as the anchor has' : ''}. The anchor: \`gunicorn --workers 2 app:app\` (sync workers, gunicorn's default) in \`bench/anchors/flask\`: Flask-WTF CSRFProtect, Flask-Talisman with a nonce CSP, HSTS and its HTTPS redirect on, secure session cookie, Jinja2 autoescaping; its requests carry \`X-Forwarded-Proto: https\` as from a TLS proxy (so nothing is turned off), and its POSTs the https \`Referer\` Flask-WTF's strict check wants; the demo's POSTs carry \`Origin\`.
-- Method: autocannon, ${config.connections} connections, ${config.duration} s measured after ${config.warmup} s of warm-up, ${config.rounds} rounds per kind; in each round every app back to back, the order rotated; all feed rounds first (on the seeded data), then the post rounds. Posts: multipart as a browser sends the form (token, text, an empty file part), rotating over the 3 users, each user's token fetched once. Every response checked: only 200 (feed) or 303 (post), no errors, no timeouts; rows added match the 303s. gunicorn's sync workers close the connection after each response: the client reconnects (as wrk or a browser would). autocannon runs on the same 2 cores as the servers.
+- Method: ${config.client === 'wrk' ? '`wrk -t1`' : 'autocannon'}, ${config.connections} connections, ${config.duration} s measured after ${config.warmup} s of warm-up, ${config.rounds} rounds per kind; in each round every app back to back, the order rotated; all feed rounds first (on the seeded data), then the post rounds. Posts: multipart as a browser sends the form (token, text, an empty file part), rotating over the 3 users, each user's token fetched once. Every response checked: only 200 (feed) or 303 (post), no errors, no timeouts; rows added match the 303s. gunicorn's sync workers close the connection after each response: the client reconnects (as a browser would). ${config.client === 'wrk' ? 'wrk (one thread) runs on the same 2 cores as the servers; autocannon, a JavaScript client, spends ~50 µs of CPU per 10 KB response there and held the 2-worker demo near 15,000 req/s whatever the server cost (`BENCH_CLIENT=autocannon` measures with it).' : 'autocannon runs on the same 2 cores as the servers.'}
 - req/s: the median over rounds (min–max); × Flask: the median of per-round ratios. Server CPU µs/req: user + system CPU of the server's processes (the demo's one, or the cluster's primary and workers; gunicorn's master and workers) during the measured run, per request; the CPU-cost ratio (Flask µs/req ÷ demo µs/req) is what the req/s ratio would be with the CPU to themselves, and is less sensitive to the client and other load sharing the machine.
 
 | Route | App | req/s | × Flask req/s | server CPU µs/req | CPU-cost ratio | p99 latency ms |
