@@ -137,7 +137,7 @@ export function createDemo({ dataDir, origin, mode, keys, logger, trustProxy }) 
         return showFeed(request, 422, { draft: text, messages: [length === 0 ? 'Write something first.' : `A status is at most ${MAX_STATUS_CHARACTERS} characters.`] });
       }
       try {
-        store.addStatus(request.user.id, text, attachment);
+        await store.addStatus(request.user.id, text, attachment);
       } catch (error) {
         if (attachment) await statusForm.remove(attachment.id);
         throw error;

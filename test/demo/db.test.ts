@@ -1,0 +1,84 @@
+/**
+ * The demo's store (demo/db.mjs): statuses posted in one event-loop turn are committed
+ * together, each post answered only once its row is committed, and a failing row does
+ * not take the others with it.
+ */
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+interface Status {
+  id: number;
+  text: string;
+  userId: number;
+}
+interface Store {
+  createUser(username: string, passwordHash: string): number | undefined;
+  addStatus(userId: number, text: string, attachment?: { id: string; type: string; name: string; size: number }): Promise<number>;
+  feed(before: number, limit: number): Status[];
+  close(): void;
+}
+const { openDatabase } = (await import(new URL('../../demo/db.mjs', import.meta.url).href)) as { openDatabase(path: string): Store };
+/** better-sqlite3 (the demo's own dependency, without type declarations here): a second, plain connection. */
+interface Connection {
+  prepare(sql: string): { get(): unknown };
+  close(): void;
+}
+const sqlite = 'better-sqlite3';
+const { default: Database } = (await import(/* @vite-ignore */ sqlite)) as { default: new (path: string, options: { readonly: boolean }) => Connection };
+
+const directory = mkdtempSync(join(tmpdir(), 'rampart-demo-db-'));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+let databases = 0;
+const open = (): { store: Store; path: string } => {
+  const path = join(directory, `feed-${databases++}.db`);
+  return { store: openDatabase(path), path };
+};
+
+describe('group commit of statuses', () => {
+  it('commits the posts of one turn together, each with its own id, in order', async () => {
+    const { store } = open();
+    const alice = store.createUser('alice', 'hash')!;
+    const ids = await Promise.all(Array.from({ length: 50 }, (_, index) => store.addStatus(alice, `post ${index}`)));
+    expect(new Set(ids).size).toBe(50);
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(store.feed(Number.MAX_SAFE_INTEGER, 100).map((status) => status.text)).toEqual(Array.from({ length: 50 }, (_, index) => `post ${49 - index}`));
+    store.close();
+  });
+
+  it('refuses only the row that fails; the others of its turn are stored', async () => {
+    const { store } = open();
+    const alice = store.createUser('alice', 'hash')!;
+    const results = await Promise.allSettled([store.addStatus(alice, 'kept 1'), store.addStatus(9999, 'no such user'), store.addStatus(alice, 'kept 2')]);
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'SQLITE_CONSTRAINT_FOREIGNKEY' });
+    expect(store.feed(Number.MAX_SAFE_INTEGER, 10).map((status) => status.text)).toEqual(['kept 2', 'kept 1']);
+    store.close();
+  });
+
+  it('answers a post only after its commit: another connection sees the row then, not before', async () => {
+    const { store, path } = open();
+    const alice = store.createUser('alice', 'hash')!;
+    const other = new Database(path, { readonly: true });
+    const count = (): number => (other.prepare('SELECT count(*) AS n FROM statuses').get() as { n: number }).n;
+    const pending = store.addStatus(alice, 'durable');
+    expect(count()).toBe(0);
+    await pending;
+    expect(count()).toBe(1);
+    other.close();
+    store.close();
+  });
+
+  it('commits what is still waiting when it closes', async () => {
+    const { store, path } = open();
+    const alice = store.createUser('alice', 'hash')!;
+    const pending = store.addStatus(alice, 'at shutdown');
+    store.close();
+    await expect(pending).resolves.toBeGreaterThan(0);
+    const reopened = openDatabase(path);
+    expect(reopened.feed(Number.MAX_SAFE_INTEGER, 10).map((status) => status.text)).toEqual(['at shutdown']);
+    reopened.close();
+  });
+});
