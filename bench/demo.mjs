@@ -221,8 +221,9 @@ async function main() {
         path: '/statuses',
         headers: { ...servers[app].headers, ...servers[app].postHeaders, 'content-type': MULTIPART_TYPE },
         bodies: clients[app].map((client) => {
-          const [prefix, suffix] = statusBody(client.postToken, `bench post ${run}-\u0001`).toString('latin1').split('\u0001');
-          return { headers: { cookie: client.cookieHeader() }, prefix, suffix };
+          const body = statusBody(client.postToken, `bench post ${run}-\u0001`);
+          const number = body.indexOf(1);
+          return { headers: { cookie: client.cookieHeader() }, prefix: body.subarray(0, number), suffix: body.subarray(number + 1) };
         }),
       }),
     });

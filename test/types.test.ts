@@ -8,8 +8,11 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import { CSP, NONCE, rampart, type HeadersOptions, type RequestContext } from 'rampart';
 import type { CspDirectives } from 'rampart/headers';
 import { rampartFetch } from 'rampart/adapters/fetch';
+import { sendHtml, type SendHtmlInit } from 'rampart/adapters/node';
+import { sendHtml as sendExpressHtml } from 'rampart/adapters/express';
+import { flattenHtml, html, type SafeHtml } from 'rampart/html';
 import { memoryStorage, uploads, type UploadSource } from 'rampart/uploads';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request as ExpressRequest } from 'express';
 import type { FastifyRequest } from 'fastify';
 
@@ -64,6 +67,22 @@ describe('public types', () => {
     expectTypeOf(NONCE).toEqualTypeOf<"'nonce'">();
     expectTypeOf(CSP.self).toEqualTypeOf<"'self'">();
   });
+  it('send only pages made with html', () => {
+    expectTypeOf(sendHtml).parameters.toEqualTypeOf<[ServerResponse, SafeHtml, (SendHtmlInit | undefined)?]>();
+    expectTypeOf(sendExpressHtml).toEqualTypeOf(sendHtml);
+    expectTypeOf(flattenHtml(html`<li>x</li>`)).toEqualTypeOf<SafeHtml>();
+    const send = (res: ServerResponse) => {
+      // @ts-expect-error a string is not a page: HTML comes from the engine
+      sendHtml(res, '<p>x</p>');
+      // @ts-expect-error headers are an object, not a list
+      sendHtml(res, html`<p>x</p>`, { headers: ['x-a', 'b'] });
+    };
+    // @ts-expect-error flattenHtml takes a fragment made with html
+    const flatten = () => flattenHtml('<li>x</li>');
+    expect(flatten).toThrow(/^rampart: flattenHtml\(\) takes a fragment/);
+    expect(typeof send).toBe('function');
+  });
+
   it('take every framework request as an upload source, and only allowlisted types', () => {
     expectTypeOf<Request>().toMatchTypeOf<UploadSource>();
     expectTypeOf<IncomingMessage>().toMatchTypeOf<UploadSource>();

@@ -14,12 +14,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RampartError } from '../errors.ts';
 import { html } from '../html/html.ts';
 import { rampart, type RequestContext } from '../rampart.ts';
-import { rampartErrors, rampartExpress } from './express.ts';
+import { rampartErrors, rampartExpress, sendHtml as sendExpressHtml } from './express.ts';
 import { rampartFastify } from './fastify.ts';
 import { rampartFetch } from './fetch.ts';
 import { rampartHono, type RampartVariables } from './hono.ts';
 import { rampartHonoNode } from './hono-node.ts';
-import { contextOf, rampartNode } from './node.ts';
+import { contextOf, rampartNode, sendHtml } from './node.ts';
 
 const logged: unknown[] = [];
 const security = () =>
@@ -262,6 +262,21 @@ describe('html.strict: no HTML page built without the engine', () => {
       const app = express();
       app.use(rampartExpress(strict()));
       app.get('/rendered', (req, res) => void res.type('html').send(page(req.rampart)));
+      app.get('/string', (_req, res) => void res.type('html').send(STRING_PAGE));
+      return createServer(app);
+    },
+    async 'node (sendHtml)'() {
+      return createServer(
+        rampartNode(strict(), (req, res) => {
+          if (req.url === '/rendered') return sendHtml(res, html`<p>made with the engine</p>`);
+          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(STRING_PAGE);
+        }),
+      );
+    },
+    async 'express (sendHtml)'() {
+      const app = express();
+      app.use(rampartExpress(strict()));
+      app.get('/rendered', (_req, res) => sendExpressHtml(res, html`<p>made with the engine</p>`));
       app.get('/string', (_req, res) => void res.type('html').send(STRING_PAGE));
       return createServer(app);
     },

@@ -64,6 +64,19 @@ const shapes: Record<string, (res: ServerResponse) => void> = {
   '/page-string': (res) => {
     if (refused('/page-string', () => sendHtml(res, '<p>x</p>' as never))) res.writeHead(500).end();
   },
+  '/page-statuses': (res) => {
+    for (const status of [204, 205, 304, 103, 199, 600, 200.5]) refused(`/page-statuses ${status}`, () => sendHtml(res, page`<p>x</p>`, { status }));
+    refused('/page-statuses array', () => sendHtml(res, page`<p>x</p>`, { headers: ['content-type', 'text/plain'] as never }));
+    res.setHeader('Transfer-Encoding', 'chunked');
+    refused('/page-statuses chunked', () => sendHtml(res, page`<p>x</p>`));
+    res.removeHeader('Transfer-Encoding');
+    sendHtml(res, page`<p>none refused</p>`);
+  },
+  '/page-crlf': (res) => {
+    refused('/page-crlf', () => sendHtml(res, page`<p>x</p>`, { headers: { 'x-injected': 'a\r\nSet-Cookie: evil=1' } }));
+    // The head was refused, not written: the error page that follows is still protected.
+    res.writeHead(500, { 'content-type': 'text/html; charset=utf-8' }).end('<p>error</p>');
+  },
 };
 
 /** A page with data above U+00FF (two-byte in V8), a lone surrogate, a script and a form. */
@@ -202,9 +215,31 @@ describe('sendHtml', () => {
     expect((await fetch(`${base}/page-string`)).status).toBe(500);
     expect(refusals).toEqual({
       '/page-twice': 'TypeError: rampart: sendHtml() after the response head was written: send the page instead of writing the head first.',
-      '/page-typed': 'TypeError: rampart: sendHtml() sets content-type itself (text/html; charset=utf-8, and the page\'s length); leave it out of headers.',
+      '/page-typed': "TypeError: rampart: sendHtml() sets the page's type and length itself (text/html; charset=utf-8, Content-Length); leave content-type out.",
       '/page-string': 'TypeError: rampart: render() takes a page made with the html`…` tag; HTML is not built from strings.',
     });
+  });
+
+  it('refuses statuses that carry no page, headers that are not an object, and a chunked encoding', async () => {
+    const response = await fetch(`${base}/page-statuses`);
+    expect(await response.text()).toBe('<p>none refused</p>');
+    expect(response.headers.get('transfer-encoding')).toBeNull();
+    for (const status of [204, 205, 304, 103, 199, 600, 200.5]) {
+      expect(refusals[`/page-statuses ${status}`]).toBe(
+        `RangeError: rampart: sendHtml() status: expected 200–599 for a page (not 204, 205 or 304, which carry none), got ${status}; answer those with res.writeHead(status).end().`,
+      );
+    }
+    expect(refusals['/page-statuses array']).toBe('TypeError: rampart: sendHtml() headers: expected an object of header names and values, e.g. { "cache-control": "no-store" }.');
+    expect(refusals['/page-statuses chunked']).toBe("TypeError: rampart: sendHtml() sets the page's type and length itself (text/html; charset=utf-8, Content-Length); leave transfer-encoding out.");
+  });
+
+  it('keeps the response protected when node refuses a header with CR LF', async () => {
+    const response = await fetch(`${base}/page-crlf`);
+    expect(response.status).toBe(500);
+    expect(refusals['/page-crlf']).toMatch(/^TypeError: Invalid character in header content \["x-injected"\]/);
+    expect(response.headers.get('set-cookie')).toBeNull();
+    expect(response.headers.get('x-frame-options')).toBe('DENY');
+    expect(response.headers.get('content-security-policy')).toMatch(/^default-src 'self'; script-src 'nonce-/);
   });
 
   it('refuses a response rampart does not protect', async () => {

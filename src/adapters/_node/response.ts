@@ -51,7 +51,14 @@ function installWriteHeadHook(): void {
     if (context === undefined) return original.call(this, statusCode, reason, headers);
     // Once: a second writeHead (which node refuses anyway) is not processed twice.
     PROTECTED.delete(this);
-    return writeSecuredHead(this, context, original, statusCode, reason, headers);
+    try {
+      return writeSecuredHead(this, context, original, statusCode, reason, headers);
+    } catch (error) {
+      // Node refused the head (a header with CR or LF, a bad status): nothing was
+      // written, so the next attempt (an error page) is protected like the first.
+      if (!this.headersSent) PROTECTED.set(this, context);
+      throw error;
+    }
   } as ServerResponse['writeHead'];
 }
 
@@ -230,11 +237,14 @@ export async function sendResponse(target: ServerResponse, response: Response, m
 
 /** What `sendHtml` may be given besides the page. */
 export interface SendHtmlInit {
-  /** The status code; 200 when absent. */
+  /** The status code: 200 when absent; 200–599, but not 204, 205 or 304 (which carry no page). */
   status?: number;
-  /** More headers for the response (not `Content-Type` or `Content-Length`, which the page sets). */
+  /** More headers for the response (not `Content-Type`, `Content-Length` or `Transfer-Encoding`: the page sets its own). */
   headers?: OutgoingHttpHeaders;
 }
+
+/** Headers a page sets itself: its type and length (a length and a chunked encoding together can desync a proxy). */
+const PAGE_HEADERS: ReadonlySet<string> = new Set(['content-type', 'content-length', 'transfer-encoding']);
 
 /** Sends a page made with `html`, rendered for the response's request; see the adapters' `sendHtml`. */
 export function sendHtml(response: ServerResponse, page: SafeHtml, init: SendHtmlInit = {}): void {
@@ -246,15 +256,22 @@ export function sendHtml(response: ServerResponse, page: SafeHtml, init: SendHtm
         : 'rampart: sendHtml() takes a response rampart protects: wrap the handler with rampartNode() (or use rampartExpress()).',
     );
   }
+  const status = init.status ?? 200;
+  if (!Number.isInteger(status) || status < 200 || status > 599 || status === 204 || status === 205 || status === 304) {
+    throw new RangeError(`rampart: sendHtml() status: expected 200–599 for a page (not 204, 205 or 304, which carry none), got ${String(status)}; answer those with res.writeHead(status).end().`);
+  }
   const headers = init.headers ?? {};
-  for (const name in headers) {
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
+    throw new TypeError('rampart: sendHtml() headers: expected an object of header names and values, e.g. { "cache-control": "no-store" }.');
+  }
+  for (const name of [...Object.keys(headers), ...(response.hasHeader('transfer-encoding') ? ['transfer-encoding'] : [])]) {
     const lowerName = name.toLowerCase();
-    if (lowerName === 'content-type' || lowerName === 'content-length') {
-      throw new TypeError(`rampart: sendHtml() sets ${lowerName} itself (text/html; charset=utf-8, and the page's length); leave it out of headers.`);
+    if (PAGE_HEADERS.has(lowerName)) {
+      throw new TypeError(`rampart: sendHtml() sets the page's type and length itself (text/html; charset=utf-8, Content-Length); leave ${lowerName} out.`);
     }
   }
   const body = encodeUtf8(context.render(page));
-  response.writeHead(init.status ?? 200, { ...headers, 'content-type': 'text/html; charset=utf-8', 'content-length': body.length });
+  response.writeHead(status, { ...headers, 'content-type': 'text/html; charset=utf-8', 'content-length': body.length });
   // A HEAD response gets the head only: node drops the body of one.
   response.end(body);
 }

@@ -5,8 +5,16 @@
 
 import { Buffer } from 'node:buffer';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { encodeUtf8 } from './utf8.ts';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+
+/** A fresh module for each test: an empty slab, so that a test's sizes land where it means them to. */
+let encodeUtf8: (text: string) => Buffer;
+beforeEach(async () => {
+  vi.resetModules();
+  ({ encodeUtf8 } = await import('./utf8.ts'));
+});
+
+const SLAB_BYTES = 64 * 1024;
 
 describe('encodeUtf8', () => {
   it('encodes as Buffer.from does, and no later page overwrites an earlier one', () => {
@@ -23,14 +31,31 @@ describe('encodeUtf8', () => {
     );
   });
 
-  it('writes up to the last bytes of a slab and starts a new one for a text that does not fit', () => {
-    // A 3-byte character per unit: 21,845 units fill 65,535 bytes; around that, each case must still come out whole.
-    const kept: [string, Buffer][] = [];
-    for (let size = 5_000; size <= 16_384; size += 1_111) {
-      const text = '€'.repeat(size - 1) + '🚀'.slice(0, 1); // ends in a lone surrogate: U+FFFD
-      kept.push([text, encodeUtf8(text)]);
+  it('fills a slab to its last bytes, and starts a new one for a text that does not fit whole', () => {
+    // 4 × 16,000 bytes, then 1,528 and 3: the slab's 65,536 bytes exactly; then a new slab.
+    const texts = ['a', 'b', 'c', 'd'].map((letter) => letter.repeat(16_000));
+    texts.push('e'.repeat(1_528), '€', '🚀', '\uD800', '');
+    const encoded = texts.map(encodeUtf8);
+    texts.forEach((text, index) => expect(encoded[index]!.equals(Buffer.from(text, 'utf8'))).toBe(true));
+    const slab = encoded[0]!.buffer;
+    expect(encoded.slice(0, 6).map((bytes) => [bytes.buffer === slab, bytes.byteOffset])).toEqual([
+      [true, 0],
+      [true, 16_000],
+      [true, 32_000],
+      [true, 48_000],
+      [true, 64_000],
+      [true, 65_528],
+    ]);
+    expect(encoded[6]!.buffer === slab).toBe(false);
+    expect(encoded[6]!.byteOffset).toBe(0);
+  });
+
+  it('encodes the largest texts, 3 bytes a character, whole', () => {
+    for (const length of [16_383, 16_384, 16_385, 21_845, 21_846, 30_000]) {
+      const text = '€'.repeat(length);
+      expect(encodeUtf8(text).equals(Buffer.from(text, 'utf8'))).toBe(true);
     }
-    for (const [text, bytes] of kept) expect(bytes.equals(Buffer.from(text, 'utf8'))).toBe(true);
+    expect(3 * 16_384).toBeLessThan(SLAB_BYTES);
   });
 
   it('encodes the empty page', () => {

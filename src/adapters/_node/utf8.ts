@@ -12,7 +12,9 @@
  * page costs no allocation of its own. A slab is never written twice: once full, the
  * next page starts a new one, and the old one is freed when its last view has been
  * sent. (A client that stops reading keeps at most one slab alive through its pending
- * page, as it keeps the socket's own send buffer.)
+ * page, as it keeps the socket's own send buffer.) A view's `.buffer` is the whole slab,
+ * other responses' pages included, as with node's own pool for small buffers: read a
+ * body through the view (its offset and length), never through `.buffer`.
  */
 
 import { Buffer } from 'node:buffer';
@@ -36,6 +38,11 @@ export function encodeUtf8(text: string): Buffer {
     slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
     start = 0;
     written = slab.write(text, 0);
+    if (SLAB_BYTES - written < 4) {
+      // Larger than a slab after all: the threshold above keeps this from happening.
+      used = 0;
+      return Buffer.from(text, 'utf8');
+    }
   }
   // The next page starts 8-byte aligned.
   used = (start + written + 7) & ~7;
