@@ -75,6 +75,8 @@ class Store {
   #caches = { users: new Map(), statuses: new Map(), revoked: new Map() };
   #version;
   #checked = false;
+  /** Statuses waiting for the end of the turn, and the transaction that commits them. */
+  #pendingStatuses = [];
   #insertStatuses;
 
   constructor(db) {
@@ -176,8 +178,6 @@ class Store {
       if (this.#pendingStatuses.length === 1) setImmediate(this.#commitStatuses);
     });
   }
-
-  #pendingStatuses = [];
 
   #commitStatuses = () => {
     const batch = this.#pendingStatuses;

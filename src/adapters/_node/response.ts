@@ -264,14 +264,14 @@ export function sendHtml(response: ServerResponse, page: SafeHtml, init: SendHtm
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
     throw new TypeError('rampart: sendHtml() headers: expected an object of header names and values, e.g. { "cache-control": "no-store" }.');
   }
-  for (const name of [...Object.keys(headers), ...(response.hasHeader('transfer-encoding') ? ['transfer-encoding'] : [])]) {
-    const lowerName = name.toLowerCase();
-    if (PAGE_HEADERS.has(lowerName)) {
-      throw new TypeError(`rampart: sendHtml() sets the page's type and length itself (text/html; charset=utf-8, Content-Length); leave ${lowerName} out.`);
-    }
-  }
+  for (const name in headers) if (PAGE_HEADERS.has(name.toLowerCase())) throw ownPageHeader(name.toLowerCase());
+  if (response.hasHeader('transfer-encoding')) throw ownPageHeader('transfer-encoding');
   const body = encodeUtf8(context.render(page));
   response.writeHead(status, { ...headers, 'content-type': 'text/html; charset=utf-8', 'content-length': body.length });
   // A HEAD response gets the head only: node drops the body of one.
   response.end(body);
+}
+
+function ownPageHeader(name: string): TypeError {
+  return new TypeError(`rampart: sendHtml() sets the page's type and length itself (text/html; charset=utf-8, Content-Length); leave ${name} out.`);
 }
