@@ -7,7 +7,9 @@
 // better-sqlite3, the demo's own code, Node internals, GC) and the functions with the most
 // self time. The .cpuprofile is kept (its path is printed) for Chrome DevTools or speedscope.
 //
-// Environment: PROFILE_DURATION (seconds, default 10), PROFILE_CONNECTIONS (default 32).
+// Environment: PROFILE_DURATION (seconds, default 10), PROFILE_CONNECTIONS (default 32),
+// PROFILE_WORKERS (default 0: one process; 2: the demo on node:cluster with 2 workers, every
+// process profiled and the profiles added up).
 
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,12 +24,13 @@ if (!['feed', 'anonymous', 'post'].includes(kind)) {
 }
 const duration = Number(process.env.PROFILE_DURATION ?? 10);
 const connections = Number(process.env.PROFILE_CONNECTIONS ?? 32);
+const workers = Number(process.env.PROFILE_WORKERS ?? 0);
 
 requireBuild();
 const { generateKey } = await import('rampart');
 const dataDir = mkdtempSync(join(tmpdir(), 'feed-profile-'));
 const profileDir = mkdtempSync(join(tmpdir(), 'feed-cpuprofile-'));
-const server = await startDemo({ dataDir, port: await freePort(), keys: generateKey(), nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] });
+const server = await startDemo({ dataDir, port: await freePort(), keys: generateKey(), workers, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] });
 let result;
 try {
   const clients = await seed(server);
@@ -60,20 +63,24 @@ const expected = kind === 'post' ? 303 : 200;
 const served = result.statusCodeStats[expected]?.count ?? 0;
 console.log(`${kind}: ${served} × ${expected} in ${result.duration.toFixed(1)} s (${Math.round(served / result.duration)} req/s); other: ${JSON.stringify(Object.fromEntries(Object.entries(result.statusCodeStats).filter(([c]) => Number(c) !== expected)))}, ${result.errors} errors`);
 
-const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
-if (!file) {
+// One profile per process (the cluster's primary and workers each write theirs).
+const files = readdirSync(profileDir).filter((name) => name.endsWith('.cpuprofile'));
+if (files.length === 0) {
   console.error(`no .cpuprofile written in ${profileDir}`);
   process.exit(1);
 }
-const profilePath = join(profileDir, file);
-const profile = JSON.parse(readFileSync(profilePath, 'utf8'));
 
-// Self time per node, from the samples and their time deltas.
-const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-const self = new Map();
-for (let i = 0; i < profile.samples.length; i++) {
-  const id = profile.samples[i];
-  self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+// Self time per call frame, from the samples and their time deltas, over every profile.
+const self = [];
+for (const file of files) {
+  const profile = JSON.parse(readFileSync(join(profileDir, file), 'utf8'));
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const times = new Map();
+  for (let i = 0; i < profile.samples.length; i++) {
+    const id = profile.samples[i];
+    times.set(id, (times.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  }
+  for (const [id, time] of times) self.push([byId.get(id).callFrame, time]);
 }
 const root = fileURLToPath(new URL('..', import.meta.url));
 function part(frame) {
@@ -94,8 +101,7 @@ const parts = new Map();
 const functions = new Map();
 let busy = 0;
 let total = 0;
-for (const [id, time] of self) {
-  const { callFrame } = byId.get(id);
+for (const [callFrame, time] of self) {
   total += time;
   const p = part(callFrame);
   if (p === 'idle') continue;
@@ -106,8 +112,8 @@ for (const [id, time] of self) {
   functions.set(key, (functions.get(key) ?? 0) + time);
 }
 const pct = (t) => `${((100 * t) / busy).toFixed(1).padStart(5)}%`;
-console.log(`\nprofile: ${profilePath}`);
-console.log(`busy ${(busy / 1e6).toFixed(2)} s of ${(total / 1e6).toFixed(2)} s sampled; ${((busy / served) | 0)} µs of busy CPU per request (main thread)\n`);
+console.log(`\nprofile${files.length > 1 ? `s (${files.length} processes, added up)` : ''}: ${files.map((file) => join(profileDir, file)).join(', ')}`);
+console.log(`busy ${(busy / 1e6).toFixed(2)} s of ${(total / 1e6).toFixed(2)} s sampled; ${((busy / served) | 0)} µs of busy CPU per request (main threads)\n`);
 console.log('By part (self time, share of busy time):');
 for (const [name, time] of [...parts].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${pct(time)}  ${name}`);
 console.log('\nTop functions (self time):');
