@@ -95,7 +95,8 @@ export async function sendResponse(response: ServerResponse, web: Response): Pro
  * `text/html; charset=utf-8` with its `Content-Length`. The page is encoded to UTF-8
  * once, into shared memory: faster than `res.end(context.render(page))`, which node
  * reads three times (and transcodes each time when the page holds a character above
- * U+00FF). Headers set before (`res.setHeader`) are kept.
+ * U+00FF). Headers set before (`res.setHeader`) are kept; without `status`, the
+ * response's `statusCode` is used (200 unless set).
  *
  * @example
  * ```ts

@@ -72,6 +72,10 @@ const shapes: Record<string, (res: ServerResponse) => void> = {
     res.removeHeader('Transfer-Encoding');
     sendHtml(res, page`<p>none refused</p>`);
   },
+  '/page-status-code': (res) => {
+    res.statusCode = 410;
+    sendHtml(res, page`<p>gone</p>`);
+  },
   '/page-crlf': (res) => {
     refused('/page-crlf', () => sendHtml(res, page`<p>x</p>`, { headers: { 'x-injected': 'a\r\nSet-Cookie: evil=1' } }));
     // The head was refused, not written: the error page that follows is still protected.
@@ -218,6 +222,12 @@ describe('sendHtml', () => {
       '/page-typed': "TypeError: rampart: sendHtml() sets the page's type and length itself (text/html; charset=utf-8, Content-Length); leave content-type out.",
       '/page-string': 'TypeError: rampart: render() takes a page made with the html`…` tag; HTML is not built from strings.',
     });
+  });
+
+  it('takes the response\'s statusCode when no status is given (Express\'s res.status())', async () => {
+    const response = await fetch(`${base}/page-status-code`);
+    expect(response.status).toBe(410);
+    expect(await response.text()).toBe('<p>gone</p>');
   });
 
   it('refuses statuses that carry no page, headers that are not an object, and a chunked encoding', async () => {

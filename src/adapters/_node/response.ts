@@ -237,7 +237,7 @@ export async function sendResponse(target: ServerResponse, response: Response, m
 
 /** What `sendHtml` may be given besides the page. */
 export interface SendHtmlInit {
-  /** The status code: 200 when absent; 200–599, but not 204, 205 or 304 (which carry no page). */
+  /** The status code: the response's `statusCode` when absent (200 unless set, e.g. by Express's `res.status()`); 200–599, but not 204, 205 or 304 (which carry no page). */
   status?: number;
   /** More headers for the response (not `Content-Type`, `Content-Length` or `Transfer-Encoding`: the page sets its own). */
   headers?: OutgoingHttpHeaders;
@@ -256,7 +256,7 @@ export function sendHtml(response: ServerResponse, page: SafeHtml, init: SendHtm
         : 'rampart: sendHtml() takes a response rampart protects: wrap the handler with rampartNode() (or use rampartExpress()).',
     );
   }
-  const status = init.status ?? 200;
+  const status = init.status ?? response.statusCode;
   if (!Number.isInteger(status) || status < 200 || status > 599 || status === 204 || status === 205 || status === 304) {
     throw new RangeError(`rampart: sendHtml() status: expected 200–599 for a page (not 204, 205 or 304, which carry none), got ${String(status)}; answer those with res.writeHead(status).end().`);
   }
