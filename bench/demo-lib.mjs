@@ -315,15 +315,19 @@ export function cannon(options) {
   });
 }
 
-/** True when `wrk` (a load client in C: apt-get install wrk) is installed. */
-export function hasWrk() {
+/**
+ * `wrk debian/4.1.0-3+b2`, from `wrk -v` (which exits with 1); `undefined` when wrk (a load
+ * client in C: apt-get install wrk) is not installed.
+ */
+export function wrkVersion() {
+  let output;
   try {
-    execFileSync('wrk', ['-v'], { stdio: 'ignore' });
-    return true;
+    output = execFileSync('wrk', ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   } catch (error) {
-    // `wrk -v` exits with 1 but exists; only a missing binary is ENOENT.
-    return error.code !== 'ENOENT';
+    if (error.code === 'ENOENT') return undefined;
+    output = String(error.stdout ?? '');
   }
+  return /^wrk \S+/.exec(output)?.[0] ?? 'wrk (version unknown)';
 }
 
 /**
@@ -444,18 +448,7 @@ export function versions() {
   let commit = run('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']);
   const dirty = run('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src', 'demo']);
   if (dirty && dirty !== 'unknown') commit += ' with uncommitted changes in src/ or demo/';
-  return { node: process.version, python, flask, gunicorn, sqlite: pkg('better-sqlite3'), autocannon: pkg('autocannon'), wrk: wrkVersion(), commit };
-}
-
-/** `wrk debian/4.1.0-3+b2` from `wrk -v` (which exits with 1). */
-function wrkVersion() {
-  let output;
-  try {
-    output = execFileSync('wrk', ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  } catch (error) {
-    output = String(error.stdout ?? '');
-  }
-  return /^wrk \S+/.exec(output)?.[0] ?? 'wrk (version unknown)';
+  return { node: process.version, python, flask, gunicorn, sqlite: pkg('better-sqlite3'), autocannon: pkg('autocannon'), wrk: wrkVersion() ?? 'wrk (not installed)', commit };
 }
 
 /** Replaces the text between `start` and `end` in RESULTS.md under `## Status feed` (created if missing). */

@@ -53,7 +53,6 @@ import {
   USERS,
   cannon,
   cpuSeconds,
-  hasWrk,
   feedSummary,
   freePort,
   requireBuild,
@@ -65,6 +64,7 @@ import {
   tokenOf,
   versions,
   wrk,
+  wrkVersion,
   writeResults,
 } from './demo-lib.mjs';
 
@@ -81,7 +81,7 @@ if (config.client !== 'wrk' && config.client !== 'autocannon') {
   console.error(`BENCH_CLIENT: expected wrk or autocannon, got ${config.client}`);
   process.exit(2);
 }
-if (config.client === 'wrk' && !hasWrk()) {
+if (config.client === 'wrk' && wrkVersion() === undefined) {
   console.error('bench/demo.mjs: wrk is not installed (apt-get install wrk), or run with BENCH_CLIENT=autocannon.');
   process.exit(2);
 }
