@@ -1,7 +1,7 @@
 /**
  * The demo's store (demo/db.mjs): statuses posted in one event-loop turn are committed
  * together, each post answered only once its row is committed, and a failing row does
- * not take the others with it.
+ * not take the others with it. Its cached reads follow what another process commits.
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,8 +14,14 @@ interface Status {
   text: string;
   userId: number;
 }
+interface User {
+  id: number;
+  username: string;
+}
 interface Store {
   createUser(username: string, passwordHash: string): number | undefined;
+  userById(id: number): User | undefined;
+  sessionStore(): { revoke(id: string, until: number): void; isRevoked(id: string): boolean };
   addStatus(userId: number, text: string, attachment?: { id: string; type: string; name: string; size: number }): Promise<number>;
   feed(before: number, limit: number): Status[];
   close(): void;
@@ -23,11 +29,12 @@ interface Store {
 const { openDatabase } = (await import(new URL('../../demo/db.mjs', import.meta.url).href)) as { openDatabase(path: string): Store };
 /** better-sqlite3 (the demo's own dependency, without type declarations here): a second, plain connection. */
 interface Connection {
-  prepare(sql: string): { get(): unknown };
+  prepare(sql: string): { get(): unknown; run(...parameters: unknown[]): unknown };
   close(): void;
 }
 const sqlite = 'better-sqlite3';
-const { default: Database } = (await import(/* @vite-ignore */ sqlite)) as { default: new (path: string, options: { readonly: boolean }) => Connection };
+const { default: Database } = (await import(/* @vite-ignore */ sqlite)) as { default: new (path: string, options?: { readonly: boolean }) => Connection };
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 const directory = mkdtempSync(join(tmpdir(), 'rampart-demo-db-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
@@ -80,5 +87,42 @@ describe('group commit of statuses', () => {
     const reopened = openDatabase(path);
     expect(reopened.feed(Number.MAX_SAFE_INTEGER, 10).map((status) => status.text)).toEqual(['at shutdown']);
     reopened.close();
+  });
+});
+
+describe('cached reads and other processes', () => {
+  it("keeps users cached across another process's status posts, and drops them when it writes users or revocations", async () => {
+    const { store, path } = open();
+    const alice = store.createUser('alice', 'hash')!;
+    const revocations = store.sessionStore();
+    await nextTurn();
+    const cached = store.userById(alice);
+    expect(cached).toMatchObject({ id: alice, username: 'alice' });
+    expect(revocations.isRevoked('session-1')).toBe(false);
+
+    // Another process (a second cluster worker) posts a status: the feed shows it from the
+    // next turn on, and the user is still the cached object (not read again).
+    const other = new Database(path);
+    other.prepare('INSERT INTO statuses (user_id, text, created_at) VALUES (?, ?, ?)').run(alice, 'from elsewhere', Date.now());
+    await nextTurn();
+    expect(store.feed(Number.MAX_SAFE_INTEGER, 10).map((status) => status.text)).toEqual(['from elsewhere']);
+    expect(store.userById(alice)).toBe(cached);
+
+    // It renames the user and revokes a session: both are seen from the next turn on.
+    other.prepare('UPDATE users SET username = ? WHERE id = ?').run('alicia', alice);
+    other.prepare('INSERT INTO revoked_sessions (id, until) VALUES (?, ?)').run('session-1', Date.now() + 60_000);
+    expect(store.userById(alice)).toBe(cached);
+    await nextTurn();
+    expect(store.userById(alice)).toMatchObject({ username: 'alicia' });
+    expect(revocations.isRevoked('session-1')).toBe(true);
+
+    // A revocation removed elsewhere (its sweep) is seen too.
+    const renamed = store.userById(alice);
+    other.prepare('DELETE FROM revoked_sessions').run();
+    await nextTurn();
+    expect(revocations.isRevoked('session-1')).toBe(false);
+    expect(store.userById(alice)).toBe(renamed);
+    other.close();
+    store.close();
   });
 });
