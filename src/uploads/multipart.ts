@@ -106,8 +106,12 @@ export class MultipartParser {
   #carry: Uint8Array = new Uint8Array([CR, LF]);
   /** After a delimiter: its first following byte, when a chunk ended after one. */
   #pendingByte = -1;
-  /** The header block read so far, from the CRLF that ends the delimiter line. */
-  #headerBlock = new Uint8Array(256);
+  /**
+   * The header block read so far, from the CRLF that ends the delimiter line, when it
+   * spans chunks (allocated then: a block within one chunk is read where it is).
+   */
+  #headerBlock: Uint8Array | undefined;
+  /** Bytes of the header block read so far: 2 (its opening CRLF) at the start of a part. */
   #headerLength = 0;
   #preambleBytes = 0;
   #parts = 0;
@@ -184,7 +188,7 @@ export class MultipartParser {
   #junction(chunk: Uint8Array): number {
     const delimiter = this.#delimiter;
     const carry = this.#carry;
-    const joined = concat(carry, chunk.subarray(0, delimiter.length - 1));
+    const joined = concat(carry, view(chunk, 0, Math.min(chunk.length, delimiter.length - 1)));
     const found = indexOfBytes(joined, delimiter, 0);
     if (found !== -1) {
       this.#carry = NONE;
@@ -260,8 +264,6 @@ export class MultipartParser {
     if (++this.#parts > this.#maxParts) throw new RampartError('upload_too_many_parts');
     this.#state = HEADERS;
     // The block starts with this CRLF: an empty block is then CRLF CRLF like any other end.
-    this.#headerBlock[0] = CR;
-    this.#headerBlock[1] = LF;
     this.#headerLength = 2;
     return position;
   }
@@ -272,43 +274,71 @@ export class MultipartParser {
    * at a time costs no more than one sent whole.
    */
   #headers(chunk: Uint8Array, position: number): number {
-    // The longest acceptable block: its opening CRLF, the headers, and CRLF CRLF.
-    const capacity = this.#maxHeaderBytes + 2 + HEADER_END.length;
     const previous = this.#headerLength;
     const endInChunk = indexOfBytes(chunk, HEADER_END, position);
+    // The usual case, a whole block in this chunk, is read in place. Not when the chunk
+    // starts with CRLF: the block is then empty, its end straddling the opening CRLF.
+    if (previous === 2 && endInChunk !== -1 && !(chunk[position] === CR && chunk[position + 1] === LF)) {
+      if (endInChunk - position > this.#maxHeaderBytes) throw new RampartError('upload_part_headers_too_large');
+      this.#partFound(view(chunk, position, endInChunk));
+      return endInChunk + HEADER_END.length;
+    }
+    // The longest acceptable block: its opening CRLF, the headers, and CRLF CRLF.
+    const capacity = this.#maxHeaderBytes + 2 + HEADER_END.length;
     const available = (endInChunk === -1 ? chunk.length : endInChunk + HEADER_END.length) - position;
     const take = Math.min(available, capacity - previous);
-    this.#appendHeader(chunk.subarray(position, position + take));
-    const end = indexOfBytes(this.#headerBlock.subarray(0, this.#headerLength), HEADER_END, Math.max(0, previous - 3));
+    const block = this.#appendHeader(view(chunk, position, position + take));
+    const end = indexOfBytes(block, HEADER_END, Math.max(0, previous - 3));
     if (end === -1) {
       if (this.#headerLength >= capacity) throw new RampartError('upload_part_headers_too_large');
       return position + take;
     }
     if (end - 2 > this.#maxHeaderBytes) throw new RampartError('upload_part_headers_too_large');
-    const part = this.#partInfo(this.#headerBlock.subarray(2, end));
-    this.#headerLength = 0;
-    this.#state = CONTENT;
-    this.#handler.onPart(part);
+    this.#partFound(block.subarray(2, end));
     return position + (end + HEADER_END.length - previous);
   }
 
-  #appendHeader(bytes: Uint8Array): void {
-    const needed = this.#headerLength + bytes.length;
-    if (needed > this.#headerBlock.length) {
-      const grown = new Uint8Array(Math.max(needed, this.#headerBlock.length * 2));
-      grown.set(this.#headerBlock.subarray(0, this.#headerLength));
-      this.#headerBlock = grown;
+  /** The header block so far with `bytes` added (the opening CRLF included), as a view. */
+  #appendHeader(bytes: Uint8Array): Uint8Array {
+    const previous = this.#headerLength;
+    const needed = previous + bytes.length;
+    let buffer = (this.#headerBlock ??= new Uint8Array(256));
+    if (needed > buffer.length) {
+      const grown = new Uint8Array(Math.max(needed, buffer.length * 2));
+      grown.set(buffer.subarray(0, previous));
+      buffer = this.#headerBlock = grown;
     }
-    this.#headerBlock.set(bytes, this.#headerLength);
+    if (previous === 2) {
+      buffer[0] = CR;
+      buffer[1] = LF;
+    }
+    buffer.set(bytes, previous);
     this.#headerLength = needed;
+    return buffer.subarray(0, needed);
+  }
+
+  /** A part's header block (without its CRLFs) has been read: its content follows. */
+  #partFound(block: Uint8Array): void {
+    const part = this.#partInfo(block);
+    this.#headerLength = 0;
+    this.#state = CONTENT;
+    this.#handler.onPart(part);
   }
 
   #partInfo(block: Uint8Array): PartInfo {
-    const lines = block.length === 0 ? [] : utf8(block).split('\r\n');
-    if (lines.length > this.#maxHeaderPairs) throw new RampartError('upload_part_headers_too_large');
+    const text = utf8(block);
     let disposition: string | undefined;
     let contentType: string | undefined;
-    for (const line of lines) {
+    // Too many lines is refused before any line is read.
+    let lines = text.length === 0 ? 0 : 1;
+    for (let at = text.indexOf('\r\n'); at !== -1; at = text.indexOf('\r\n', at + 2)) lines++;
+    if (lines > this.#maxHeaderPairs) throw new RampartError('upload_part_headers_too_large');
+    // The lines between CRLFs. None is empty: the block ends at the first CRLF CRLF.
+    for (let start = 0; start < text.length; ) {
+      const lineEnd = text.indexOf('\r\n', start);
+      const end = lineEnd === -1 ? text.length : lineEnd;
+      const line = text.slice(start, end);
+      start = end + 2;
       const colon = line.indexOf(':');
       // Obsolete line folding, bare CR or LF, and lines without a name are all refused.
       if (colon <= 0 || line.includes('\r') || line.includes('\n')) throw new RampartError('upload_malformed');
@@ -335,6 +365,14 @@ export class MultipartParser {
 }
 
 /**
+ * One `key=value` or `key="value"` parameter and what ends it (`;` or the end), read
+ * from `lastIndex` on. Only space and tab count as whitespace (RFC 9110 OWS), as in the
+ * CSRF scanner: a no-break space must not separate parameters for one reader and not
+ * the other.
+ */
+const PARAMETER = /[ \t]*([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*=[ \t]*(?:"([^"]*)"|([^ \t;"]*))[ \t]*(?:;|$)/y;
+
+/**
  * `form-data; name="…"; filename="…"`. Values are read as browsers write them (the
  * HTML standard's encoding: `"` sent as `%22`, CR and LF as `%0D`/`%0A`, no backslash
  * escapes), so a quoted value ends at the next quote.
@@ -344,16 +382,17 @@ function parseDisposition(value: string): { name: string; filename: string | und
   const type = trimSpaces(semicolon === -1 ? value : value.slice(0, semicolon)).toLowerCase();
   if (type !== 'form-data') throw new RampartError('upload_malformed');
   const parameters = new Map<string, string>();
-  let rest = semicolon === -1 ? '' : value.slice(semicolon + 1);
-  while (trimSpaces(rest) !== '') {
-    // Only space and tab count as whitespace (RFC 9110 OWS), as in the CSRF scanner: a
-    // no-break space must not separate parameters for one reader and not the other.
-    const match = /^[ \t]*([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*=[ \t]*(?:"([^"]*)"|([^ \t;"]*))[ \t]*(?:;|$)/.exec(rest);
+  let position = semicolon === -1 ? value.length : semicolon + 1;
+  for (;;) {
+    position = skipSpaces(value, position);
+    if (position === value.length) break;
+    PARAMETER.lastIndex = position;
+    const match = PARAMETER.exec(value);
     if (!match) throw new RampartError('upload_malformed');
     const key = match[1]!.toLowerCase();
     if (parameters.has(key)) throw new RampartError('upload_malformed');
     parameters.set(key, match[2] ?? match[3]!);
-    rest = rest.slice(match[0].length);
+    position = PARAMETER.lastIndex;
   }
   const name = parameters.get('name');
   if (name === undefined) throw new RampartError('upload_malformed');
@@ -411,7 +450,20 @@ function view(chunk: Uint8Array, start: number, end: number): Uint8Array {
 
 /** Strips spaces and tabs only (RFC 9110 OWS), not every Unicode space as `trim` does. */
 function trimSpaces(text: string): string {
-  return text.replace(/^[ \t]+|[ \t]+$/g, '');
+  const start = skipSpaces(text, 0);
+  let end = text.length;
+  while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
+}
+
+/** The index of the first character at or after `from` that is not a space or tab. */
+function skipSpaces(text: string, from: number): number {
+  while (from < text.length && isSpace(text.charCodeAt(from))) from++;
+  return from;
+}
+
+function isSpace(code: number): boolean {
+  return code === 0x20 || code === 0x09;
 }
 
 function concat(first: Uint8Array, second: Uint8Array): Uint8Array {
