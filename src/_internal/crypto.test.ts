@@ -86,16 +86,13 @@ describe('the synchronous face of node:crypto', () => {
     expect(sync.hmacSha256(key, aad)).toEqual(await webCryptoPrimitive.hmacSha256(key, aad));
   });
 
-  it('writes a truncated HMAC in place, as the plain-JS fallback does', () => {
+  it('is the one the synchronous CSRF MAC agrees with', () => {
     const key = new Uint8Array(32).fill(4);
     const data = new TextEncoder().encode('token bytes');
     const out = new Uint8Array(20).fill(0xee);
-    sync.hmacSha256Into(key, data, out, 2, 16);
+    hmacSha256IntoSync(key, data, out, 2, 16);
     expect(out.subarray(2, 18)).toEqual(sync.hmacSha256(key, data).subarray(0, 16));
     expect([out[0], out[1], out[18], out[19]]).toEqual([0xee, 0xee, 0xee, 0xee]);
-    const fallback = new Uint8Array(20).fill(0xee);
-    hmacSha256IntoSync(key, data, fallback, 2, 16);
-    expect(fallback).toEqual(out);
   });
 
   it('is absent from Web Crypto, which has no synchronous operations', () => {
