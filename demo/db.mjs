@@ -12,6 +12,7 @@
 // re-read users and revocations. A cached answer is never older than the last commit
 // made before the turn began (a millisecond or so; a session revoked by another worker
 // is refused from the next turn on).
+import { performance } from 'node:perf_hooks';
 import { setImmediate } from 'node:timers';
 import Database from 'better-sqlite3';
 
@@ -53,13 +54,16 @@ const MIGRATIONS = [
      .join('\n')}`,
 ];
 
+/** How long (ms) a write waits for another process's write lock before it fails. */
+const BUSY_TIMEOUT_MS = 5000;
+
 /** Opens (creating and migrating) the database at `path`. */
 export function openDatabase(path) {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   const applied = db.pragma('user_version', { simple: true });
   for (let version = applied; version < MIGRATIONS.length; version++) {
     db.transaction(() => {
@@ -80,6 +84,14 @@ const STATUS_COLUMNS = `s.id, s.text, s.created_at AS createdAt, s.attachment_id
  */
 const MAX_CACHED = { users: 10_000, revoked_sessions: 10_000, statuses: 64 };
 
+/**
+ * How long (ms) a turn's statuses try again on the next turn while another process holds
+ * the write lock, before their commit waits for it (busy_timeout). SQLite's busy handler
+ * sleeps a millisecond or more at a time, and the whole event loop with it: with two
+ * workers posting, each spent ~15% of its time asleep there.
+ */
+const MAX_RETRY_MS = 100;
+
 function deepFreeze(value) {
   if (Array.isArray(value)) value.forEach(Object.freeze);
   return Object.freeze(value);
@@ -94,8 +106,9 @@ class Store {
   /** The `changes` counts last seen, by table. */
   #counts = new Map();
   #checked = false;
-  /** Statuses waiting for the end of the turn, and the transaction that commits them. */
+  /** Statuses waiting for the end of the turn, since when, and the transaction that commits them. */
   #pendingStatuses = [];
+  #pendingSince = 0;
   #insertStatuses;
 
   constructor(db) {
@@ -107,6 +120,8 @@ class Store {
         try {
           return { id: Number(this.#statements.insertStatus.run(...row).lastInsertRowid) };
         } catch (error) {
+          // Another process's write lock: the whole batch tries again (see #commitStatuses).
+          if (isBusy(error)) throw error;
           return { error };
         }
       }),
@@ -204,17 +219,33 @@ class Store {
     return new Promise((resolve, reject) => {
       const row = [userId, text, attachment?.id ?? null, attachment?.type ?? null, attachment?.name ?? null, attachment?.size ?? null, Date.now()];
       this.#pendingStatuses.push({ row, resolve, reject });
-      if (this.#pendingStatuses.length === 1) setImmediate(this.#commitStatuses);
+      if (this.#pendingStatuses.length === 1) {
+        this.#pendingSince = performance.now();
+        setImmediate(this.#commitStatuses);
+      }
     });
   }
 
-  #commitStatuses = () => {
+  /**
+   * Commits the waiting statuses. While another process holds the write lock they stay
+   * waiting and try again next turn, the event loop free meanwhile, until they have
+   * waited MAX_RETRY_MS (or `patient`): the commit then waits for the lock.
+   */
+  #commitStatuses = (patient = false) => {
     const batch = this.#pendingStatuses;
     this.#pendingStatuses = [];
+    const wait = patient || performance.now() - this.#pendingSince >= MAX_RETRY_MS;
+    const rows = batch.map(({ row }) => row);
     let outcomes;
     try {
-      outcomes = this.#write(['statuses'], () => this.#insertStatuses(batch.map(({ row }) => row)));
+      outcomes = this.#write(['statuses'], () => (wait ? this.#insertStatuses(rows) : this.#withoutWaiting(() => this.#insertStatuses(rows))));
     } catch (error) {
+      if (!wait && isBusy(error)) {
+        // Nothing was stored (the transaction rolled back); nothing arrived meanwhile.
+        this.#pendingStatuses = batch;
+        setImmediate(this.#commitStatuses);
+        return;
+      }
       // The commit itself failed: nothing of the batch is stored.
       for (const { reject } of batch) reject(error);
       return;
@@ -225,6 +256,19 @@ class Store {
       else resolve(outcome.id);
     });
   };
+
+  /**
+   * Runs `run` with writes failing at once (SQLITE_BUSY) under another process's write
+   * lock. Not a prepared statement: SQLite applies this pragma when it compiles it.
+   */
+  #withoutWaiting(run) {
+    this.#db.pragma('busy_timeout = 0');
+    try {
+      return run();
+    } finally {
+      this.#db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
+  }
 
   status(id) {
     return this.#statements.statusById.get(id);
@@ -274,7 +318,12 @@ class Store {
 
   close() {
     // Statuses still waiting for their turn's commit are committed first.
-    if (this.#pendingStatuses.length > 0) this.#commitStatuses();
+    if (this.#pendingStatuses.length > 0) this.#commitStatuses(true);
     this.#db.close();
   }
+}
+
+/** SQLITE_BUSY and its extended codes: another connection holds a lock this one needs. */
+function isBusy(error) {
+  return typeof error?.code === 'string' && error.code.startsWith('SQLITE_BUSY');
 }

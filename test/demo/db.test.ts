@@ -4,10 +4,14 @@
  * not take the others with it. Its cached reads follow what another process commits.
  */
 
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+
+const require = createRequire(import.meta.url);
 
 interface Status {
   id: number;
@@ -30,11 +34,20 @@ const { openDatabase } = (await import(new URL('../../demo/db.mjs', import.meta.
 /** better-sqlite3 (the demo's own dependency, without type declarations here): a second, plain connection. */
 interface Connection {
   prepare(sql: string): { get(): unknown; run(...parameters: unknown[]): unknown };
+  exec(sql: string): void;
   close(): void;
 }
 const sqlite = 'better-sqlite3';
 const { default: Database } = (await import(/* @vite-ignore */ sqlite)) as { default: new (path: string, options?: { readonly: boolean }) => Connection };
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** A script for another process: holds the database's write lock (argv: path, milliseconds), says so, then commits. */
+const HOLD_LOCK = `
+const Database = require(${JSON.stringify(require.resolve('better-sqlite3'))});
+const db = new Database(process.argv[1]);
+db.exec('BEGIN IMMEDIATE');
+process.stdout.write('locked\\n');
+setTimeout(() => { db.exec('COMMIT'); db.close(); }, Number(process.argv[2]));
+`;
 
 const directory = mkdtempSync(join(tmpdir(), 'rampart-demo-db-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
@@ -75,6 +88,41 @@ describe('group commit of statuses', () => {
     await pending;
     expect(count()).toBe(1);
     other.close();
+    store.close();
+  });
+
+  it("does not stall the event loop on another process's write lock: the posts try again each turn, and commit once it is released", async () => {
+    const { store, path } = open();
+    const alice = store.createUser('alice', 'hash')!;
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    let stored: number | undefined;
+    const pending = store.addStatus(alice, 'after the lock').then((id) => (stored = id));
+    // SQLite's busy handler would sleep in this thread (1 ms, 2 ms, ... up to busy_timeout),
+    // and hold the lock's owner, this same thread, with it: turns go on instead.
+    const started = performance.now();
+    for (let turn = 0; turn < 20; turn++) await nextTurn();
+    expect(performance.now() - started).toBeLessThan(50);
+    expect(stored).toBeUndefined();
+    other.exec('COMMIT');
+    await pending;
+    expect(stored).toBeGreaterThan(0);
+    expect(store.feed(Number.MAX_SAFE_INTEGER, 10).map((status) => status.text)).toEqual(['after the lock']);
+    other.close();
+    store.close();
+  });
+
+  it('waits for the lock, rather than trying again, once its posts have waited 100 ms', async () => {
+    const { store, path } = open();
+    const alice = store.createUser('alice', 'hash')!;
+    // Another process holds the write lock for 400 ms.
+    const holder = spawn(process.execPath, ['-e', HOLD_LOCK, path, '400'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((resolve) => holder.stdout!.once('data', resolve));
+    const started = performance.now();
+    const id = await store.addStatus(alice, 'waited');
+    expect(id).toBeGreaterThan(0);
+    expect(performance.now() - started).toBeGreaterThan(250);
+    await new Promise((resolve) => holder.once('exit', resolve));
     store.close();
   });
 
