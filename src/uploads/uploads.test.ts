@@ -348,6 +348,37 @@ describe('uploads().receive', () => {
     expect(cancelled).toBe(true);
   });
 
+  it('counts the idle timeout from the start of each wait: a slow but steady upload completes, and times out only once it stalls', async () => {
+    const { files } = setup({ limits: { idleTimeoutMs: 60 } });
+    const steady = (chunks: number, stall: boolean): ReadableStream<Uint8Array> => {
+      let sent = 0;
+      return new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(encoder.encode(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="t"\r\n\r\n`));
+        },
+        async pull(controller) {
+          if (sent === chunks) {
+            if (!stall) {
+              controller.enqueue(encoder.encode(`\r\n--${BOUNDARY}--\r\n`));
+              controller.close();
+            }
+            return; // stalled: nothing more, ever
+          }
+          await new Promise((resolve) => setTimeout(resolve, 25));
+          sent++;
+          controller.enqueue(encoder.encode('a'));
+        },
+      });
+    };
+    // 12 waits of ~25 ms: 300 ms in all, five times the idle timeout.
+    const form = await files.receive(request(steady(12, false)));
+    expect(form.fields.get('t')).toBe('a'.repeat(12));
+    const started = performance.now();
+    expect(await codeOf(files.receive(request(steady(6, true))))).toBe('upload_timeout');
+    // ~150 ms of steady chunks, then the stall's 60 ms.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(190);
+  });
+
   it('fails an upload that trickles past the total timeout', async () => {
     const { files } = setup({ limits: { idleTimeoutMs: 1000, totalTimeoutMs: 120 } });
     const trickle = new ReadableStream<Uint8Array>({

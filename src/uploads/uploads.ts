@@ -213,7 +213,8 @@ export class Uploads {
     try {
       await readChunks(reader, timer, limits, async (chunk) => {
         parser.write(chunk);
-        await timer.race(form.flush());
+        const flushing = form.flush();
+        if (flushing !== undefined) await timer.race(flushing);
         // After the close delimiter only the epilogue remains: the form is complete.
         return parser.done;
       });
@@ -368,11 +369,17 @@ class FormReceiver implements MultipartHandler {
     if (file.type === undefined) this.#sniff(file, new Uint8Array(0), true);
   }
 
-  /** Waits for the writes so far (back-pressure), and reports a storage failure. */
-  async flush(): Promise<void> {
+  /**
+   * Waits for the writes so far (back-pressure), and reports a storage failure;
+   * `undefined` when there is nothing to wait for (no file being written, no failure).
+   */
+  flush(): Promise<void> | undefined {
     const file = this.#file;
-    if (file) await file.written.catch(() => {});
-    if (this.#failure !== undefined) throw storageError(this.#failure);
+    if (file === undefined && this.#failure === undefined) return undefined;
+    return (async () => {
+      if (file) await file.written.catch(() => {});
+      if (this.#failure !== undefined) throw storageError(this.#failure);
+    })();
   }
 
   /** Commits every file; on any failure, removes all of them. */
@@ -512,12 +519,20 @@ function storageError(error: unknown): unknown {
   return error;
 }
 
-/** Idle and total timeouts around each wait. */
+/**
+ * Idle and total timeouts around each wait. One timer serves every wait of an upload:
+ * a wait only notes when it expires, and the timer, when it fires early (armed by an
+ * earlier wait), is armed again for what is left. Expiries never move earlier (the idle
+ * time counts from a later start, the deadline is fixed), so the armed time is never late.
+ */
 class UploadTimer {
   readonly #idleMs: number;
   readonly #deadline: number;
   readonly #onTimeout: () => void;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The wait in progress: when it expires (monotonic ms), and how to fail it. */
+  #expires = 0;
+  #fail: ((error: RampartError) => void) | undefined;
 
   constructor(limits: Limits, onTimeout: () => void) {
     this.#idleMs = limits.idleTimeoutMs;
@@ -527,33 +542,50 @@ class UploadTimer {
   }
 
   race<T>(work: Promise<T>): Promise<T> {
-    const wait = Math.min(this.#idleMs, this.#deadline - performance.now());
-    if (wait <= 0) {
+    const now = performance.now();
+    const expires = Math.min(now + this.#idleMs, this.#deadline);
+    if (expires <= now) {
       // The work is abandoned, but observed: its later failure is no unhandled rejection.
       work.catch(() => {});
       this.#onTimeout();
       return Promise.reject(new RampartError('upload_timeout'));
     }
     return new Promise<T>((resolve, reject) => {
-      this.#timer = setTimeout(() => {
-        this.#onTimeout();
-        reject(new RampartError('upload_timeout'));
-      }, wait);
+      this.#expires = expires;
+      this.#fail = reject;
+      this.#timer ??= setTimeout(this.#fire, expires - now);
       work.then(
         (value) => {
-          clearTimeout(this.#timer);
+          this.#fail = undefined;
           resolve(value);
         },
         (error: unknown) => {
-          clearTimeout(this.#timer);
+          this.#fail = undefined;
           reject(error);
         },
       );
     });
   }
 
+  #fire = (): void => {
+    this.#timer = undefined;
+    // No wait in progress: the next one arms the timer again.
+    if (this.#fail === undefined) return;
+    const now = performance.now();
+    if (now < this.#expires) {
+      this.#timer = setTimeout(this.#fire, this.#expires - now);
+      return;
+    }
+    const fail = this.#fail;
+    this.#fail = undefined;
+    this.#onTimeout();
+    fail(new RampartError('upload_timeout'));
+  };
+
   stop(): void {
     clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#fail = undefined;
   }
 }
 
