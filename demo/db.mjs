@@ -57,6 +57,9 @@ const MIGRATIONS = [
 /** How long (ms) a write waits for another process's write lock before it fails. */
 const BUSY_TIMEOUT_MS = 5000;
 
+/** WAL pages that trigger a checkpoint (see connect). */
+const CHECKPOINT_PAGES = 10_000;
+
 /** Opens (creating and migrating) the database at `path`. */
 export function openDatabase(path) {
   const db = connect(path, BUSY_TIMEOUT_MS);
@@ -79,6 +82,12 @@ function connect(path, busyTimeout) {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
+  // A checkpoint copies every page written since the last one back into the database
+  // file, each once however often it was written. At SQLite's default (1,000 pages, 4 MiB
+  // of WAL) a stream of posts checkpointed several times a second, copying the same few
+  // pages (the last leaf of each index) every time, in the request path; at 10,000 pages
+  // (~40 MiB of WAL at most) posts cost ~3% less CPU (bench/demo.mjs, 2 workers).
+  db.pragma(`wal_autocheckpoint = ${CHECKPOINT_PAGES}`);
   return db;
 }
 
