@@ -319,7 +319,7 @@ class FormReceiver implements MultipartHandler {
 
   onPart(part: PartInfo): void {
     const limits = this.#settings.limits;
-    if (utf8Length(part.name) > limits.maxFieldNameBytes) throw new RampartError('upload_field_name_too_long');
+    if (part.name.length * 3 > limits.maxFieldNameBytes && utf8Length(part.name) > limits.maxFieldNameBytes) throw new RampartError('upload_field_name_too_long');
     this.#part = part;
     if (part.filename !== undefined) {
       const fields = this.#settings.fileFields;
@@ -354,7 +354,7 @@ class FormReceiver implements MultipartHandler {
     const part = this.#part!;
     this.#part = undefined;
     if (part.filename === undefined) {
-      const value = new TextDecoder().decode(concatBytes(this.#fieldChunks, this.#fieldBytes));
+      const value = utf8Decoder.decode(concatBytes(this.#fieldChunks, this.#fieldBytes));
       this.#fieldChunks = [];
       if (part.name !== 'csrf_token') this.#fields.append(part.name, value);
       return;
@@ -472,7 +472,7 @@ async function receiveFields(source: UploadSource, limits: Limits): Promise<Rece
     timer.stop();
   }
   reader.abandon();
-  const text = new TextDecoder().decode(concatBytes(chunks));
+  const text = utf8Decoder.decode(concatBytes(chunks));
   // Counted before parsing: a body of `a&a&a…` must not become millions of pairs first.
   let pairs = 0;
   for (let start = 0; start < text.length; ) {
@@ -755,9 +755,13 @@ function newId(): string {
 
 const utf8 = new TextEncoder();
 
+/** UTF-8 bytes of `text`; at most 3 per UTF-16 code unit, which callers check first (no encoding). */
 function utf8Length(text: string): number {
   return utf8.encode(text).length;
 }
+
+/** Field values: UTF-8, malformed bytes as U+FFFD, a leading BOM dropped (as a new TextDecoder() does). */
+const utf8Decoder = new TextDecoder();
 
 const LIMIT_NAMES = [...(Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]), 'maxParts'] as const;
 const LIMIT_TYPOS: Record<string, string> = {
