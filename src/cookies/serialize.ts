@@ -8,6 +8,8 @@
 
 import { describe } from '../_internal/describe.ts';
 
+const encoder = new TextEncoder();
+
 /** Attributes every kind of cookie may have. */
 interface CommonCookieOptions {
   /** Seconds until the cookie expires; at most 400 days. Default: a session cookie. */
@@ -93,7 +95,7 @@ export function serializeCookie(name: string, value: string, options: CookieOpti
   if (typeof path !== 'string' || !path.startsWith('/') || !ATTRIBUTE_VALUE.test(path)) fail(`path ${describe(path)} must start with "/" and contain no ";" or control character.`);
   if (domain !== undefined && (typeof domain !== 'string' || !DOMAIN.test(domain))) fail(`domain ${describe(domain)} is not a host name.`);
   const fullName = prefix === false ? name : `${prefix}${name}`;
-  const bytes = new TextEncoder().encode(fullName).length + new TextEncoder().encode(value).length;
+  const bytes = encoder.encode(fullName).length + encoder.encode(value).length;
   if (bytes > MAX_COOKIE_BYTES) {
     throw new RangeError(`rampart: cookie ${JSON.stringify(fullName)} has ${bytes} bytes of name and value; browsers may drop cookies over ${MAX_COOKIE_BYTES}.`);
   }

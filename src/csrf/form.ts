@@ -36,11 +36,13 @@ export function isValidBoundary(boundary: string | undefined): boundary is strin
 
 /** The token of a complete urlencoded body. */
 export function urlencodedToken(body: Uint8Array): FormToken {
-  const values = new URLSearchParams(new TextDecoder().decode(body)).getAll('csrf_token');
+  const values = new URLSearchParams(utf8.decode(body)).getAll('csrf_token');
   if (values.length === 0) return { missing: 'csrf_token_missing' };
   if (values.some((value) => value !== values[0])) return { missing: 'csrf_token_conflict' };
   return { token: values[0]! };
 }
+
+const utf8 = new TextDecoder();
 
 const MAX_PARTS_BEFORE_TOKEN = 64;
 

@@ -34,8 +34,11 @@ export async function readJson(request: Request, options: ReadJsonOptions = {}):
   if (bytes === 'too_large') throw new RampartError('json_too_large');
   if (bytes === 'unreadable') throw new RampartError('json_malformed');
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    return JSON.parse(strictUtf8.decode(bytes));
   } catch (error) {
     throw new RampartError('json_malformed', { cause: error });
   }
 }
+
+/** UTF-8 that refuses malformed bytes (RFC 8259 §8.1). */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
