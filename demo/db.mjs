@@ -13,7 +13,7 @@
 // made before the turn began (a millisecond or so; a session revoked by another worker
 // is refused from the next turn on).
 import { performance } from 'node:perf_hooks';
-import { setImmediate } from 'node:timers';
+import { setImmediate, setTimeout } from 'node:timers';
 import Database from 'better-sqlite3';
 
 const MIGRATIONS = [
@@ -129,6 +129,8 @@ class Store {
    */
   #pendingStatuses = [];
   #pendingSince = 0;
+  /** Whether the waiting statuses have already tried once and met another's lock. */
+  #retried = false;
   #insertStatusesAtOnce;
   #insertStatusesWaiting;
   #writer;
@@ -152,8 +154,10 @@ class Store {
       revoke: db.prepare('INSERT OR REPLACE INTO revoked_sessions (id, until) VALUES (?, ?)'),
       revokedUntil: db.prepare('SELECT until FROM revoked_sessions WHERE id = ?').pluck(),
       sweepRevoked: db.prepare('DELETE FROM revoked_sessions WHERE until <= ?'),
-      dataVersion: db.prepare('PRAGMA data_version').pluck(),
-      changes: db.prepare('SELECT name, count FROM changes'),
+      // On the group commit's connection: its data_version moves with every commit but
+      // its own, so this process's status posts do not count as another's.
+      dataVersion: writer.prepare('PRAGMA data_version').pluck(),
+      changes: writer.prepare('SELECT name, count FROM changes'),
     };
   }
 
@@ -169,22 +173,31 @@ class Store {
   }
 
   /**
-   * When another connection committed since the last check (once a turn: the statement
-   * costs microseconds): drops the cached statuses, and each other table's cache whose
-   * change count moved. Conservative: this process's own writes move the counts too, and
-   * clear its caches once more at the next foreign commit.
+   * When a connection other than the group commit's committed since the last check (once
+   * a turn: the statement costs microseconds): drops the cached statuses, and each other
+   * table's cache whose change count moved. Conservative: this process's own writes of
+   * users and revocations count too, and clear its caches once more.
    */
   #checkVersion() {
     this.#checked = true;
     setImmediate(this.#nextTurn);
-    const version = this.#statements.dataVersion.get();
-    if (version === this.#version) return;
-    this.#version = version;
-    this.#caches.statuses.clear();
-    for (const { name, count } of this.#statements.changes.all()) {
-      if (this.#counts.get(name) === count) continue;
-      this.#counts.set(name, count);
-      this.#caches[name].clear();
+    try {
+      const version = this.#statements.dataVersion.get();
+      if (version === this.#version) return;
+      this.#version = version;
+      this.#caches.statuses.clear();
+      for (const { name, count } of this.#statements.changes.all()) {
+        if (this.#counts.get(name) === count) continue;
+        this.#counts.set(name, count);
+        this.#caches[name].clear();
+      }
+    } catch (error) {
+      // That connection does not wait for locks: a read it cannot make now (a WAL being
+      // recovered after a crash) drops every cache, and the next turn looks again.
+      if (!isBusy(error)) throw error;
+      this.#version = undefined;
+      this.#counts.clear();
+      for (const cache of Object.values(this.#caches)) cache.clear();
     }
   }
 
@@ -251,14 +264,20 @@ class Store {
     } catch (error) {
       if (!wait && isBusy(error)) {
         // Nothing was stored (the transaction rolled back); nothing arrived meanwhile.
+        // The first retry comes next turn (a lock is held for tens of microseconds), the
+        // later ones a millisecond apart: an idle loop does not spin on a long-held lock.
         this.#pendingStatuses = batch;
-        setImmediate(this.#commitStatuses);
+        if (this.#retried) setTimeout(this.#commitStatuses, 1);
+        else setImmediate(this.#commitStatuses);
+        this.#retried = true;
         return;
       }
+      this.#retried = false;
       // The commit itself failed: nothing of the batch is stored.
       for (const { reject } of batch) reject(error);
       return;
     }
+    this.#retried = false;
     batch.forEach(({ resolve, reject }, index) => {
       const outcome = outcomes[index];
       if (outcome.error !== undefined) reject(outcome.error);
@@ -334,7 +353,9 @@ function insertStatuses(db) {
       try {
         return { id: Number(insert.run(...row).lastInsertRowid) };
       } catch (error) {
-        if (isBusy(error)) throw error;
+        // A lock, or an error that ended the whole transaction (SQLITE_FULL, an I/O
+        // error): the batch fails together; later rows must not commit one by one.
+        if (isBusy(error) || !db.inTransaction) throw error;
         return { error };
       }
     }),
