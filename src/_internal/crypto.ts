@@ -203,6 +203,7 @@ const keyedMacs = new WeakMap<Uint8Array, HmacSha256>();
  * process under wrk).
  */
 export function hmacSha256IntoSync(key: Uint8Array, data: Uint8Array, out: Uint8Array, offset: number, length: number): void {
+  if (length > 32) throw new RangeError(`rampart: an HMAC-SHA256 has 32 bytes, not ${length}.`);
   let mac = keyedMacs.get(key);
   if (mac === undefined) {
     mac = new HmacSha256(key);

@@ -349,7 +349,7 @@ describe('uploads().receive', () => {
   });
 
   it('counts the idle timeout from the start of each wait: a slow but steady upload completes, and times out only once it stalls', async () => {
-    const { files } = setup({ limits: { idleTimeoutMs: 60 } });
+    const { files } = setup({ limits: { idleTimeoutMs: 150 } });
     const steady = (chunks: number, stall: boolean): ReadableStream<Uint8Array> => {
       let sent = 0;
       return new ReadableStream<Uint8Array>({
@@ -370,13 +370,13 @@ describe('uploads().receive', () => {
         },
       });
     };
-    // 12 waits of ~25 ms: 300 ms in all, five times the idle timeout.
-    const form = await files.receive(request(steady(12, false)));
-    expect(form.fields.get('t')).toBe('a'.repeat(12));
+    // 16 waits of ~25 ms: 400 ms in all, more than twice the idle timeout.
+    const form = await files.receive(request(steady(16, false)));
+    expect(form.fields.get('t')).toBe('a'.repeat(16));
     const started = performance.now();
-    expect(await codeOf(files.receive(request(steady(6, true))))).toBe('upload_timeout');
-    // ~150 ms of steady chunks, then the stall's 60 ms.
-    expect(performance.now() - started).toBeGreaterThanOrEqual(190);
+    expect(await codeOf(files.receive(request(steady(8, true))))).toBe('upload_timeout');
+    // ~200 ms of steady chunks, then the stall's 150 ms.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(330);
   });
 
   it('fails an upload that trickles past the total timeout', async () => {
@@ -593,6 +593,9 @@ describe('uploads() options', () => {
     expect(() => uploads({ storage, allowedTypes: ['image/png'], limits: { maxFileSize: 1 } as UploadLimits })).toThrow(/did you mean limits.maxFileBytes/);
     expect(() => uploads({ storage, allowedTypes: ['image/png'], limits: { maxFiles: Infinity } })).toThrow(/limits.maxFiles: expected a whole number/);
     expect(() => uploads({ storage, allowedTypes: ['image/png'], limits: { maxFileBytes: 20, maxBodyBytes: 10 } })).toThrow(/raise maxBodyBytes/);
+    // A timer of more than 2^31 - 1 ms would fire at once.
+    expect(() => uploads({ storage, allowedTypes: ['image/png'], limits: { idleTimeoutMs: 2 ** 31 } })).toThrow(/limits.idleTimeoutMs: at most 2147483647 ms/);
+    expect(() => uploads({ storage, allowedTypes: ['image/png'], limits: { totalTimeoutMs: 2 ** 31 - 1 } })).not.toThrow();
   });
 
   it('derives route rules with withOptions', async () => {

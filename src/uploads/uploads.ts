@@ -40,9 +40,9 @@ export interface UploadLimits {
   readonly maxHeaderPairs?: number;
   /** Most UTF-8 bytes kept of a client's file name, for display. Default 255. */
   readonly maxFilenameBytes?: number;
-  /** The upload fails (408) when no byte arrives for this long. Default 10 s. */
+  /** The upload fails (408) when no byte arrives for this long. Default 10 s; at most 2^31 - 1. */
   readonly idleTimeoutMs?: number;
-  /** The upload fails (408) when it takes longer than this in all. Default 120 s. */
+  /** The upload fails (408) when it takes longer than this in all. Default 120 s; at most 2^31 - 1. */
   readonly totalTimeoutMs?: number;
 }
 
@@ -763,6 +763,9 @@ function utf8Length(text: string): number {
 /** Field values: UTF-8, malformed bytes as U+FFFD, a leading BOM dropped (as a new TextDecoder() does). */
 const utf8Decoder = new TextDecoder();
 
+/** The longest delay a timer takes (2^31 - 1 ms). */
+const MAX_TIMER_MS = 2_147_483_647;
+
 const LIMIT_NAMES = [...(Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]), 'maxParts'] as const;
 const LIMIT_TYPOS: Record<string, string> = {
   maxFileSize: 'maxFileBytes',
@@ -816,6 +819,10 @@ function readOptions(options: UploadsOptions): Settings {
     if (value === undefined) continue;
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < (key === 'maxFiles' ? 0 : 1)) {
       throw new RangeError(`rampart: uploads: limits.${key}: expected a whole number${key === 'maxFiles' ? '' : ' above 0'} (finite: every limit is), got ${describe(value)}.`);
+    }
+    if ((key === 'idleTimeoutMs' || key === 'totalTimeoutMs') && value > MAX_TIMER_MS) {
+      // Beyond this a timer fires at once (Node clamps it to 1 ms).
+      throw new RangeError(`rampart: uploads: limits.${key}: at most ${MAX_TIMER_MS} ms (about 24.8 days), got ${value}.`);
     }
     limits[key] = value;
   }
