@@ -255,6 +255,8 @@ class Store {
    */
   #commitStatuses = (patient = false) => {
     const batch = this.#pendingStatuses;
+    // A retry scheduled before close() committed the batch finds nothing left.
+    if (batch.length === 0) return;
     this.#pendingStatuses = [];
     const wait = patient || performance.now() - this.#pendingSince >= MAX_RETRY_MS;
     const insert = wait ? this.#insertStatusesWaiting : this.#insertStatusesAtOnce;
