@@ -21,59 +21,20 @@ const K = new Uint32Array([
   0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ]);
 
-const W = new Uint32Array(64);
-
 /** SHA-256 (FIPS 180-4) of `data`. */
 export function sha256(data: Uint8Array): Uint8Array {
-  const length = data.length;
-  // Message, 0x80, zeros, and the 64-bit bit length, padded to a multiple of 64 bytes.
-  const padded = new Uint8Array(((length + 9 + 63) >> 6) << 6);
-  padded.set(data);
-  padded[length] = 0x80;
-  const view = new DataView(padded.buffer);
-  view.setUint32(padded.length - 8, Math.floor(length / 0x20000000));
-  view.setUint32(padded.length - 4, (length << 3) >>> 0);
-  let h0 = 0x6a09e667, h1 = 0xbb67ae85, h2 = 0x3c6ef372, h3 = 0xa54ff53a, h4 = 0x510e527f, h5 = 0x9b05688c, h6 = 0x1f83d9ab, h7 = 0x5be0cd19;
-  for (let block = 0; block < padded.length; block += 64) {
-    for (let t = 0; t < 16; t++) W[t] = view.getUint32(block + t * 4);
-    for (let t = 16; t < 64; t++) {
-      const w15 = W[t - 15]!, w2 = W[t - 2]!;
-      const s0 = ((w15 >>> 7) | (w15 << 25)) ^ ((w15 >>> 18) | (w15 << 14)) ^ (w15 >>> 3);
-      const s1 = ((w2 >>> 17) | (w2 << 15)) ^ ((w2 >>> 19) | (w2 << 13)) ^ (w2 >>> 10);
-      W[t] = (W[t - 16]! + s0 + W[t - 7]! + s1) >>> 0;
-    }
-    let a = h0, b = h1, c = h2, d = h3, e = h4, f = h5, g = h6, h = h7;
-    for (let t = 0; t < 64; t++) {
-      const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-      const choice = (e & f) ^ (~e & g);
-      const temp1 = (h + S1 + choice + K[t]! + W[t]!) >>> 0;
-      const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-      const majority = (a & b) ^ (a & c) ^ (b & c);
-      const temp2 = (S0 + majority) >>> 0;
-      h = g; g = f; f = e; e = (d + temp1) >>> 0; d = c; c = b; b = a; a = (temp1 + temp2) >>> 0;
-    }
-    h0 = (h0 + a) >>> 0; h1 = (h1 + b) >>> 0; h2 = (h2 + c) >>> 0; h3 = (h3 + d) >>> 0;
-    h4 = (h4 + e) >>> 0; h5 = (h5 + f) >>> 0; h6 = (h6 + g) >>> 0; h7 = (h7 + h) >>> 0;
-  }
+  const state = new Int32Array(8);
+  finish(state, INITIAL, 0, data);
   const digest = new Uint8Array(32);
-  const out = new DataView(digest.buffer);
-  [h0, h1, h2, h3, h4, h5, h6, h7].forEach((word, index) => out.setUint32(index * 4, word));
+  wordsInto(state, digest, 0, 32);
   return digest;
 }
 
 /** HMAC-SHA256 (RFC 2104). */
 export function hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
-  const block = new Uint8Array(64);
-  block.set(key.length > 64 ? sha256(key) : key);
-  const inner = new Uint8Array(64 + data.length);
-  const outer = new Uint8Array(64 + 32);
-  for (let index = 0; index < 64; index++) {
-    inner[index] = block[index]! ^ 0x36;
-    outer[index] = block[index]! ^ 0x5c;
-  }
-  inner.set(data, 64);
-  outer.set(sha256(inner), 64);
-  return sha256(outer);
+  const mac = new Uint8Array(32);
+  new HmacSha256(key).macInto(data, mac, 0, 32);
+  return mac;
 }
 
 /** HKDF-SHA256 (RFC 5869): extract with `salt`, expand with `info` to `length` bytes (at most 8160). */
