@@ -319,7 +319,7 @@ class FormReceiver implements MultipartHandler {
 
   onPart(part: PartInfo): void {
     const limits = this.#settings.limits;
-    if (part.name.length * 3 > limits.maxFieldNameBytes && utf8Length(part.name) > limits.maxFieldNameBytes) throw new RampartError('upload_field_name_too_long');
+    if (longerInUtf8(part.name, limits.maxFieldNameBytes)) throw new RampartError('upload_field_name_too_long');
     this.#part = part;
     if (part.filename !== undefined) {
       const fields = this.#settings.fileFields;
@@ -484,8 +484,8 @@ async function receiveFields(source: UploadSource, limits: Limits): Promise<Rece
   const fields = new URLSearchParams();
   for (const [name, value] of new URLSearchParams(text)) {
     // A string's UTF-8 form is at most 3 bytes per UTF-16 unit: most need no encoding to check.
-    if (name.length * 3 > limits.maxFieldNameBytes && utf8Length(name) > limits.maxFieldNameBytes) throw new RampartError('upload_field_name_too_long');
-    if (value.length * 3 > limits.maxFieldBytes && utf8Length(value) > limits.maxFieldBytes) throw new RampartError('upload_field_too_large');
+    if (longerInUtf8(name, limits.maxFieldNameBytes)) throw new RampartError('upload_field_name_too_long');
+    if (longerInUtf8(value, limits.maxFieldBytes)) throw new RampartError('upload_field_too_large');
     if (name !== 'csrf_token') fields.append(name, value);
   }
   return { fields, files: [], file: () => undefined };
@@ -755,9 +755,9 @@ function newId(): string {
 
 const utf8 = new TextEncoder();
 
-/** UTF-8 bytes of `text`; at most 3 per UTF-16 code unit, which callers check first (no encoding). */
-function utf8Length(text: string): number {
-  return utf8.encode(text).length;
+/** Whether `text` takes more than `limit` bytes in UTF-8: at most 3 per UTF-16 code unit, so a short one is not encoded. */
+function longerInUtf8(text: string, limit: number): boolean {
+  return text.length * 3 > limit && utf8.encode(text).length > limit;
 }
 
 /** Field values: UTF-8, malformed bytes as U+FFFD, a leading BOM dropped (as a new TextDecoder() does). */
