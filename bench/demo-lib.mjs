@@ -249,6 +249,19 @@ export class Client {
   async logIn(username, password) {
     const response = await this.submit('/login', '/login', { username, password });
     if (response.status !== 303) throw new Error(`${this.server.name}: log in ${username}: ${response.status}`);
+    this.username = username;
+  }
+
+  /**
+   * Logs in again: a new session cookie, and the post form's token under it. A load
+   * client replays the cookie it was given and ignores a renewed one, which a browser
+   * would keep: once the demo's session is old enough to roll forward (a tenth of its
+   * 30-minute idle timeout), every replayed request would be re-sealed and answered
+   * with a new cookie. Done before each measurement, so none runs on a stale cookie.
+   */
+  async freshSession() {
+    await this.logIn(this.username, PASSWORD);
+    this.postToken = await this.token('/');
   }
 
   /** Posts a status (multipart, the token first); `file`: { name, type, bytes } or undefined. */
@@ -496,6 +509,7 @@ export async function seed(server) {
   for (const name of USERS) {
     const client = new Client(server);
     await client.register(name, PASSWORD);
+    client.username = name;
     client.postToken = await client.token('/');
     clients.push(client);
   }

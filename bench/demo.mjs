@@ -10,8 +10,15 @@
 // (a) the feed page, `GET /`, as a logged-in user (the post form and a delete form on each
 //     of their statuses: every form with its CSRF token);
 // (b) status posts, `POST /statuses`, multipart as a browser sends the form (the token
-//     first, the text, an empty file part), rotating over the 3 users, each user's token
-//     fetched once up front (both apps accept a token again until it expires).
+//     first, the text, an empty file part), rotating over the 3 users (both apps accept a
+//     token again until it expires).
+//
+// Before every measurement, each user logs in again (a new session cookie, and the form's
+// token under it). wrk and autocannon replay the cookie they were given; a browser keeps
+// the one a session renewal sends. The demo rolls a session forward (a new cookie) once a
+// tenth of its 30-minute idle timeout has passed: replaying an older cookie made every
+// request of the later rounds a renewal (a seal and a Set-Cookie each), ~20 µs a post,
+// which a browser would pay once every 3 minutes.
 //
 // The load client is wrk (C, one thread), or autocannon with BENCH_CLIENT=autocannon. The
 // client shares the machine's 2 cores with the servers, so its own cost per request
@@ -271,6 +278,7 @@ async function main() {
         const order = APPS.map((_, i) => APPS[(i + round) % APPS.length].id);
         const results = {};
         for (const app of order) {
+          for (const client of clients[app]) await client.freshSession();
           const before = kind === 'post' ? rowCount(dirs[app]) : 0;
           results[app] =
             kind === 'feed'
@@ -369,7 +377,7 @@ npm run build && node bench/demo.mjs
 - Machine: ${availableParallelism()} cores, ${cpuModel}; load average (1 min) ${load[0].toFixed(2)} at start, ${load[1].toFixed(2)} at end (other work shared the machine); ${Math.round(elapsed)} s in all.
 - Data, the same in each app: ${USERS.length} users, ${STATUSES} statuses posted through the app's own routes (every 10th with a PNG, every 10th with a text file). The feed page as ${USERS[0]}: ${summary.texts.length} statuses, ${summary.images} images, ${summary.downloads} downloads, ${summary.deleteForms} delete forms plus the post and log-out forms, each with its CSRF token; ${pages.demo.bytes} bytes of HTML from the demo, ${pages.flask.bytes} from Flask.
 - The demo: \`node demo/server.mjs\`, \`NODE_ENV=production\` with its own \`RAMPART_KEYS\` and \`ORIGIN=http://127.0.0.1:<port>\`, one process${config.cluster ? '; and the same on `node:cluster` with 2 workers (`bench/demo-cluster.mjs`), as many processes as the anchor has' : ''}. The anchor: \`gunicorn --workers 2 app:app\` (sync workers, gunicorn's default) in \`bench/anchors/flask\`: Flask-WTF CSRFProtect, Flask-Talisman with a nonce CSP, HSTS and its HTTPS redirect on, secure session cookie, Jinja2 autoescaping; its requests carry \`X-Forwarded-Proto: https\` as from a TLS proxy (so nothing is turned off), and its POSTs the https \`Referer\` Flask-WTF's strict check wants; the demo's POSTs carry \`Origin\`.
-- Method: ${config.client === 'wrk' ? '`wrk -t1`' : 'autocannon'}, ${config.connections} connections, ${config.duration} s measured after ${config.warmup} s of warm-up, ${config.rounds} rounds per kind; in each round every app back to back, the order rotated; all feed rounds first (on the seeded data), then the post rounds. Posts: multipart as a browser sends the form (token, text, an empty file part), rotating over the 3 users, each user's token fetched once. Every response checked: only 200 (feed) or 303 (post), no errors, no timeouts; rows added match the 303s. gunicorn's sync workers close the connection after each response: the client reconnects (as a browser would). ${config.client === 'wrk' ? 'wrk (one thread) runs on the same 2 cores as the servers; autocannon, a JavaScript client, spends ~50 µs of CPU per 10 KB response there and held the 2-worker demo near 15,000 req/s whatever the server cost (`BENCH_CLIENT=autocannon` measures with it).' : 'autocannon runs on the same 2 cores as the servers.'}
+- Method: ${config.client === 'wrk' ? '`wrk -t1`' : 'autocannon'}, ${config.connections} connections, ${config.duration} s measured after ${config.warmup} s of warm-up, ${config.rounds} rounds per kind; in each round every app back to back, the order rotated; all feed rounds first (on the seeded data), then the post rounds. Posts: multipart as a browser sends the form (token, text, an empty file part), rotating over the 3 users. Before every measurement each user logs in again and fetches the form's token: the load client replays the cookie it was given, where a browser keeps the one a session renewal sends (the demo rolls its session forward once a tenth of the 30-minute idle timeout has passed; replaying an older cookie makes every request a renewal). Every response checked: only 200 (feed) or 303 (post), no errors, no timeouts; rows added match the 303s. gunicorn's sync workers close the connection after each response: the client reconnects (as a browser would). ${config.client === 'wrk' ? 'wrk (one thread) runs on the same 2 cores as the servers; autocannon, a JavaScript client, spends ~50 µs of CPU per 10 KB response there and held the 2-worker demo near 15,000 req/s whatever the server cost (`BENCH_CLIENT=autocannon` measures with it).' : 'autocannon runs on the same 2 cores as the servers.'}
 - req/s: the median over rounds (min–max); × Flask: the median of per-round ratios. Server CPU µs/req: user + system CPU of the server's processes (the demo's one, or the cluster's primary and workers; gunicorn's master and workers) during the measured run, per request; the CPU-cost ratio (Flask µs/req ÷ demo µs/req) is what the req/s ratio would be with the CPU to themselves, and is less sensitive to the client and other load sharing the machine.
 
 | Route | App | req/s | × Flask req/s | server CPU µs/req | CPU-cost ratio | p99 latency ms |
