@@ -562,6 +562,42 @@ describe('revocation store', () => {
 });
 
 describe('data', () => {
+  it('a stored object changed in place is not seen by the next request with the same cookie', async () => {
+    const { security } = setup();
+    const context = begin(security);
+    const session = await context.session();
+    session.set('cart', ['apple']);
+    session.set('user', 'alice');
+    const [cookie] = await end(security, context);
+    for (let request = 0; request < 3; request++) {
+      const reopened = await begin(security, pair(cookie!)).session();
+      const cart = reopened.get('cart') as string[];
+      // The usual pattern: change a copy of what get() gave, then set() it.
+      cart.push('pear');
+      expect(cart, `request ${request}`).toEqual(['apple', 'pear']);
+      reopened.set('cart', cart);
+      expect(reopened.get('user')).toBe('alice');
+    }
+  });
+
+  it('requests that share a cookie of flat data do not see each other\'s changes', async () => {
+    const { security } = setup();
+    const cookie = await login(security, { user: 'alice', theme: 'dark' });
+    const first = await begin(security, cookie).session();
+    const second = await begin(security, cookie).session();
+    first.set('theme', 'light');
+    first.delete('user');
+    await first.regenerate();
+    expect(first.get('theme')).toBe('light');
+    expect(second.get('theme')).toBe('dark');
+    expect(second.get('user')).toBe('alice');
+    const third = await begin(security, cookie).session();
+    expect(third.get('theme')).toBe('dark');
+    expect(third.get('user')).toBe('alice');
+    expect(third.id).toBe(second.id);
+    expect(third.id).not.toBe(first.id);
+  });
+
   it.each([
     ['a Date', new Date(), 'is a Date (store date.getTime())'],
     ['undefined', undefined, 'is undefined, which is not JSON data'],
