@@ -408,6 +408,20 @@ describe('urlencoded bodies', () => {
     expect(multipartToken(new TextEncoder().encode(`${text}\r\n--b--`), 'b', false)).toEqual({ token: 'abc' });
   });
 
+  it('multipartToken reads the same part headers alike every time, among many others', () => {
+    const encode = (text: string) => new TextEncoder().encode(text);
+    const body = (first: string) => encode(`--b\r\n${first}\r\n\r\nx\r\n--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\ntok\r\n--b--`);
+    // More distinct headers than are kept: some are read again after being forgotten.
+    for (let round = 0; round < 2; round++) {
+      for (let index = 0; index < 300; index++) {
+        expect(multipartToken(body(`Content-Disposition: form-data; name="note${index}"`), 'b', true)).toEqual({ token: 'tok' });
+        expect(multipartToken(body(`Content-Disposition: form-data; name="note${index}"; filename="a"`), 'b', true)).toEqual({ missing: 'csrf_token_missing_before_file' });
+        expect(multipartToken(body(`Content-Disposition: form-data; name="note${index}"; filename*=UTF-8''a`), 'b', true)).toEqual({ missing: 'csrf_token_missing_before_file' });
+        expect(multipartToken(body(`Content-Disposition: attachment; name="note${index}"`), 'b', true)).toEqual({ missing: 'csrf_form_malformed' });
+      }
+    }
+  });
+
   it('multipartToken keeps byte offsets whatever the bytes before the token (every value 0x00–0xFF)', () => {
     const encode = (text: string) => new TextEncoder().encode(text);
     const field = Uint8Array.from({ length: 256 * 3 }, (_, index) => (index % 256 === 0x0d ? 0x20 : index % 256));

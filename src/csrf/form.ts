@@ -97,8 +97,34 @@ function latin1(bytes: Uint8Array): string {
   return text;
 }
 
+interface Disposition {
+  readonly name: string;
+  readonly filename: boolean;
+}
+
+/**
+ * Part headers read lately: a browser sends the same few with every post of a form.
+ * What they say depends on their text alone. Bounded: emptied when full.
+ */
+const KNOWN_HEADERS = new Map<string, Disposition>();
+const MAX_KNOWN_HEADERS = 128;
+const MAX_KNOWN_HEADERS_LENGTH = 256;
+
+/** `readDisposition`, for headers read lately without reading them again. */
+function contentDisposition(headers: string): Disposition | undefined {
+  const short = headers.length <= MAX_KNOWN_HEADERS_LENGTH;
+  const known = short ? KNOWN_HEADERS.get(headers) : undefined;
+  if (known !== undefined) return known;
+  const disposition = readDisposition(headers);
+  if (disposition !== undefined && short) {
+    if (KNOWN_HEADERS.size >= MAX_KNOWN_HEADERS) KNOWN_HEADERS.clear();
+    KNOWN_HEADERS.set(headers, disposition);
+  }
+  return disposition;
+}
+
 /** The `name` and whether a `filename` is given, from a part's headers; `undefined` without a form-data disposition. */
-function contentDisposition(headers: string): { name: string; filename: boolean } | undefined {
+function readDisposition(headers: string): Disposition | undefined {
   for (const line of headers.split('\r\n')) {
     const colon = line.indexOf(':');
     if (colon === -1 || line.slice(0, colon).toLowerCase() !== 'content-disposition') continue;
@@ -108,7 +134,7 @@ function contentDisposition(headers: string): { name: string; filename: boolean 
     if (!/^[ \t]*form-data[ \t]*(?:;|$)/i.test(value)) return undefined;
     const name = /;[ \t]*name[ \t]*=[ \t]*(?:"([^"]*)"|([^; \t"]+))/i.exec(value);
     if (!name) return undefined;
-    return { name: name[1] ?? name[2]!, filename: /;[ \t]*filename\*?[ \t]*=/i.test(value) };
+    return Object.freeze({ name: name[1] ?? name[2]!, filename: /;[ \t]*filename\*?[ \t]*=/i.test(value) });
   }
   return undefined;
 }

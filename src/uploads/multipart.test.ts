@@ -207,6 +207,39 @@ describe('MultipartParser', () => {
     expect(seen.join('')).toBe('hello\r\n--Xyworld');
   });
 
+  it('a header block read before is held to each parser\'s own line limit', () => {
+    const body = form([{ name: 'photo', filename: 'a.png', type: 'image/png', content: 'x' }]);
+    const expected = [{ name: 'photo', filename: 'a.png', contentType: 'image/png', content: 'x' }];
+    expect(parse(body)).toEqual(expected);
+    expect(codeOf(() => parse(body, { limits: { maxHeaderPairs: 1 } }))).toBe('upload_part_headers_too_large');
+    expect(parse(body, { limits: { maxHeaderPairs: 2 } })).toEqual(expected);
+    expect(parse(body)).toEqual(expected);
+  });
+
+  it('reads the same header block alike every time, among many others, and refuses a bad one every time', () => {
+    // More distinct blocks than are kept: some are read again after being forgotten.
+    const names = Array.from({ length: 400 }, (_, index) => `field${index % 300}`);
+    for (const name of names) {
+      expect(parse(form([{ name, content: name }]))).toEqual([{ name, filename: undefined, contentType: undefined, content: name }]);
+      expect(parse(form([{ name, filename: `${name}.txt`, type: 'Text/Plain; charset=utf-8', content: name }]))).toEqual([
+        { name, filename: `${name}.txt`, contentType: 'text/plain', content: name },
+      ]);
+    }
+    const twice = `--${BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\nContent-Disposition: form-data; name="b"\r\n\r\nx\r\n--${BOUNDARY}--`;
+    for (let attempt = 0; attempt < 3; attempt++) expect(codeOf(() => parse(twice))).toBe('upload_malformed');
+  });
+
+  it('hands out part descriptions no handler can change for the next request', () => {
+    const seen: PartInfo[] = [];
+    for (let request = 0; request < 2; request++) {
+      const parser = new MultipartParser(BOUNDARY, { onPart: (part) => void seen.push(part), onData() {}, onPartEnd() {} });
+      parser.write(latin1Bytes(form([{ name: 'text', content: 'hi' }])));
+      parser.end();
+    }
+    expect(() => ((seen[0] as { name: string }).name = 'csrf_token')).toThrow(TypeError);
+    expect(seen[1]!.name).toBe('text');
+  });
+
   it('keeps failing after a failure', () => {
     const parser = new MultipartParser(BOUNDARY, { onPart() {}, onData() {}, onPartEnd() {} });
     expect(codeOf(() => parser.write(latin1Bytes(`--${BOUNDARY}\nx`)))).toBe('upload_malformed');

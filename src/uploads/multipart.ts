@@ -62,6 +62,17 @@ const BOUNDARY = /^[0-9A-Za-z'()+_,./:=? -]{0,69}[0-9A-Za-z'()+_,./:=?-]$/;
 /** RFC 9110 `token`: a header name. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
+/**
+ * Part header blocks read lately, and what each said. A browser sends the same few
+ * blocks with every post of a form (`Content-Disposition: form-data; name="text"`), and
+ * reading a block costs more than the rest of a small part: a short one is looked up
+ * first. What a block says depends on its text alone (its line count is kept, for each
+ * parser's own limit); a refused block is never kept. Bounded: emptied when full.
+ */
+const KNOWN_BLOCKS = new Map<string, { readonly part: PartInfo; readonly lines: number }>();
+const MAX_KNOWN_BLOCKS = 128;
+const MAX_KNOWN_BLOCK_LENGTH = 256;
+
 // The parser's states (numbers, not an enum: the build allows only erasable syntax).
 /** Before the first delimiter: bytes are discarded. */
 const PREAMBLE = 0;
@@ -327,6 +338,11 @@ export class MultipartParser {
 
   #partInfo(block: Uint8Array): PartInfo {
     const text = utf8(block);
+    const known = text.length <= MAX_KNOWN_BLOCK_LENGTH ? KNOWN_BLOCKS.get(text) : undefined;
+    if (known !== undefined) {
+      if (known.lines > this.#maxHeaderPairs) throw new RampartError('upload_part_headers_too_large');
+      return known.part;
+    }
     let disposition: string | undefined;
     let contentType: string | undefined;
     // Too many lines is refused before any line is read.
@@ -360,7 +376,12 @@ export class MultipartParser {
     if (disposition === undefined) throw new RampartError('upload_malformed');
     const { name, filename } = parseDisposition(disposition);
     const type = contentType === undefined ? undefined : trimSpaces(contentType.split(';', 1)[0]!).toLowerCase();
-    return { name, filename, contentType: type === '' ? undefined : type };
+    const part: PartInfo = Object.freeze({ name, filename, contentType: type === '' ? undefined : type });
+    if (text.length <= MAX_KNOWN_BLOCK_LENGTH) {
+      if (KNOWN_BLOCKS.size >= MAX_KNOWN_BLOCKS) KNOWN_BLOCKS.clear();
+      KNOWN_BLOCKS.set(text, { part, lines });
+    }
+    return part;
   }
 }
 
