@@ -126,6 +126,56 @@ describe('uploads().receive', () => {
     expect(form.files[0]).toMatchObject({ type: 'text/plain', size: 5, name: 'a.txt' });
   });
 
+  it('turns a Node request whose client has already left into upload_truncated', async () => {
+    const { files, storage } = setup();
+    const { PassThrough } = await import('node:stream');
+    const stream = new PassThrough();
+    stream.write(body([{ name: 'file', value: 'hello', filename: 'a.txt' }]));
+    stream.destroy();
+    Object.assign(stream, { headers: { 'content-type': `multipart/form-data; boundary="${BOUNDARY}"` } });
+    expect(await codeOf(files.receive(stream as unknown as NodeReadableRequest))).toBe('upload_truncated');
+    expect(storage.calls).toEqual([]);
+  });
+
+  it('on node:http, answers a form refused once it has all arrived, and serves the next request on the same connection', async () => {
+    const { files } = setup({ limits: { maxFields: 1 } });
+    const { createServer } = await import('node:http');
+    const { connect } = await import('node:net');
+    const server = createServer((req, res) => {
+      const answer = (status: number, text = ''): void => void res.writeHead(status, { 'content-length': Buffer.byteLength(text) }).end(text);
+      files.receive(req).then(
+        (form) => answer(200, form.fields.get('a') ?? ''),
+        (error: { status?: number; code?: string }) => answer(error.status ?? 500, error.code),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const socket = connect((server.address() as { port: number }).port, '127.0.0.1');
+    try {
+      let received = '';
+      socket.setEncoding('latin1').on('data', (text: string) => (received += text));
+      /** Sends a form on the one connection; resolves with the status and body of its answer. */
+      const send = async (parts: readonly Part[]): Promise<[number, string]> => {
+        const payload = Buffer.from(body(parts));
+        received = '';
+        // One write: the whole message arrives at once, as a small form does.
+        socket.write(Buffer.concat([Buffer.from(`POST / HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=${BOUNDARY}\r\nContent-Length: ${payload.length}\r\n\r\n`), payload]));
+        for (let tries = 0; tries < 200; tries++) {
+          const match = /^HTTP\/1\.1 (\d+)[^]*?\r\ncontent-length: (\d+)\r\n[^]*?\r\n\r\n/i.exec(received);
+          if (match && received.length >= match[0].length + Number(match[2])) return [Number(match[1]), received.slice(match[0].length)];
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        throw new Error(`no answer on the connection (closed: ${socket.destroyed}): ${JSON.stringify(received)}`);
+      };
+      // Refused at the second field, with the rest of the body (a file) unread.
+      expect(await send([{ name: 'a', value: '1' }, { name: 'b', value: '2' }, { name: 'file', value: 'x'.repeat(4096), filename: 'a.txt' }])).toEqual([413, 'upload_too_many_fields']);
+      expect(await send([{ name: 'a', value: 'next' }])).toEqual([200, 'next']);
+      expect(socket.destroyed).toBe(false);
+    } finally {
+      socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('says so when a body parser read the Node request stream first, rather than finding no fields', async () => {
     const { files } = setup();
     const { Readable } = await import('node:stream');

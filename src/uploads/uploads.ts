@@ -84,6 +84,8 @@ export interface NodeReadableRequest {
   destroy(error?: Error): unknown;
   readonly readableEnded?: boolean;
   readonly readableAborted?: boolean;
+  /** node:http's `IncomingMessage#complete`: the whole message has arrived and was parsed. */
+  readonly complete?: boolean;
   readonly destroyed?: boolean;
   readonly errored?: unknown;
 }
@@ -211,12 +213,11 @@ export class Uploads {
     const reader = bodyReader(source);
     const timer = new UploadTimer(limits, () => reader.destroy());
     try {
-      await readChunks(reader, timer, limits, async (chunk) => {
+      await readChunks(reader, timer, limits, (chunk) => {
         parser.write(chunk);
-        const flushing = form.flush();
-        if (flushing !== undefined) await timer.race(flushing);
         // After the close delimiter only the epilogue remains: the form is complete.
-        return parser.done;
+        const flushing = form.flush();
+        return flushing === undefined ? parser.done : timer.race(flushing).then(() => parser.done);
       });
       parser.end();
       reader.abandon();
@@ -493,16 +494,27 @@ async function receiveFields(source: UploadSource, limits: Limits): Promise<Rece
 
 /**
  * Reads the body a chunk at a time, counting bytes as read against the body limit,
- * each read raced against the timer, until it ends or `take` returns true (done).
+ * until it ends or `take` returns true (done). What has already arrived is taken at
+ * once; only a wait for the client is raced against the timer.
  */
 async function readChunks(reader: BodyReader, timer: UploadTimer, limits: Limits, take: (chunk: Uint8Array) => boolean | Promise<boolean>): Promise<void> {
   let total = 0;
   for (;;) {
-    const chunk = await timer.race(reader.read().catch(clientGone));
+    let chunk = readArrived(reader);
+    if (chunk === undefined) chunk = await timer.race(reader.read().catch(clientGone));
     if (chunk === null) return;
     total += chunk.length;
     if (total > limits.maxBodyBytes) throw new RampartError('upload_too_large');
-    if (await take(chunk)) return;
+    const done = take(chunk);
+    if (done === true || (done !== false && (await done))) return;
+  }
+}
+
+function readArrived(reader: BodyReader): Uint8Array | null | undefined {
+  try {
+    return reader.readArrived();
+  } catch (error) {
+    return clientGone(error);
   }
 }
 
@@ -592,6 +604,8 @@ class UploadTimer {
 interface BodyReader {
   /** The next chunk, or `null` at the end. Rejects when the client goes away. */
   read(): Promise<Uint8Array | null>;
+  /** A chunk that has already arrived, `null` at an end already known, `undefined` when the next must be waited for. Throws when the client went away. */
+  readArrived(): Uint8Array | null | undefined;
   /** Stops reading: what is left is drained (up to a cap, so the client sees the answer) or the body cancelled. */
   abandon(): void;
   /** Closes the body at once (a stalled client). */
@@ -641,7 +655,20 @@ function nodeBodyReader(stream: NodeReadableRequest): BodyReader {
     stream.off('error', onError);
     stream.off('close', onClose);
   };
+  /** Bytes handed out so far. */
+  let taken = 0;
+  const take = (): Uint8Array | null | undefined => {
+    if (failure) throw failure;
+    const chunk = stream.read();
+    if (chunk !== null && chunk !== undefined) {
+      if (!(chunk instanceof Uint8Array)) throw new TypeError('rampart: uploads: the request stream has an encoding set; read it as bytes.');
+      taken += chunk.length;
+      return chunk;
+    }
+    return ended ? null : undefined;
+  };
   return {
+    readArrived: take,
     async read() {
       if (!attached && !ended) {
         attached = true;
@@ -651,19 +678,23 @@ function nodeBodyReader(stream: NodeReadableRequest): BodyReader {
         stream.on('close', onClose);
       }
       for (;;) {
-        if (failure) throw failure;
-        const chunk = stream.read();
-        if (chunk !== null && chunk !== undefined) {
-          if (!(chunk instanceof Uint8Array)) throw new TypeError('rampart: uploads: the request stream has an encoding set; read it as bytes.');
-          return chunk;
-        }
-        if (ended) return null;
+        const chunk = take();
+        if (chunk !== undefined) return chunk;
         await new Promise<void>((resolve) => (wake = resolve));
       }
     },
     abandon() {
       detach();
       if (ended || failure) return;
+      const declared = stream.headers['content-length'];
+      const framedByLength = typeof declared === 'string' && stream.headers['transfer-encoding'] === undefined;
+      if (stream.complete === true || (framedByLength && taken === Number(declared))) {
+        // The whole body has arrived (node:http holds a body to its Content-Length, and
+        // refuses one that also says Transfer-Encoding): nothing more can come from the
+        // client, so there is nothing to cap or wait for. The stream is let run to its end.
+        stream.resume();
+        return;
+      }
       let drained = 0;
       const stop = (): void => {
         clearTimeout(timer);
@@ -701,6 +732,8 @@ function webBodyReader(request: Request): BodyReader {
   const reader = request.body?.getReader();
   let done = reader === undefined;
   return {
+    // A Web stream hands out chunks only through a promise.
+    readArrived: () => (reader === undefined ? null : undefined),
     async read() {
       if (reader === undefined) return null;
       const result = await reader.read();
