@@ -64,7 +64,7 @@ export function multipartToken(prefix: Uint8Array, boundary: string, complete: b
     if (!text.startsWith('\r\n', afterDelimiter)) return { missing: 'csrf_form_malformed' };
     const headersEnd = text.indexOf('\r\n\r\n', afterDelimiter + 2);
     if (headersEnd === -1) return complete ? { missing: 'csrf_form_malformed' } : 'more';
-    const disposition = contentDisposition(text.slice(afterDelimiter + 2, headersEnd));
+    const disposition = contentDisposition(prefix, text, afterDelimiter + 2, headersEnd);
     if (disposition === undefined) return { missing: 'csrf_form_malformed' };
     if (disposition.filename) return { missing: 'csrf_token_missing_before_file' };
     const bodyStart = headersEnd + 4;
@@ -110,13 +110,19 @@ const KNOWN_HEADERS = new Map<string, Disposition>();
 const MAX_KNOWN_HEADERS = 128;
 const MAX_KNOWN_HEADERS_LENGTH = 256;
 
-/** `readDisposition`, for headers read lately without reading them again. */
-function contentDisposition(headers: string): Disposition | undefined {
-  const short = headers.length <= MAX_KNOWN_HEADERS_LENGTH;
-  const known = short ? KNOWN_HEADERS.get(headers) : undefined;
+/**
+ * `readDisposition` of the part headers at `start`–`end` of the body prefix (`bytes`,
+ * and `text`, its Latin-1 reading), without reading again headers read lately.
+ */
+function contentDisposition(bytes: Uint8Array, text: string, start: number, end: number): Disposition | undefined {
+  if (end - start > MAX_KNOWN_HEADERS_LENGTH) return readDisposition(text.slice(start, end));
+  // A string of its own: a slice of `text` would keep the whole prefix (up to 64 KiB)
+  // alive for as long as the cache keeps it, and so would the name read from it.
+  const headers = latin1(bytes.subarray(start, end));
+  const known = KNOWN_HEADERS.get(headers);
   if (known !== undefined) return known;
   const disposition = readDisposition(headers);
-  if (disposition !== undefined && short) {
+  if (disposition !== undefined) {
     if (KNOWN_HEADERS.size >= MAX_KNOWN_HEADERS) KNOWN_HEADERS.clear();
     KNOWN_HEADERS.set(headers, disposition);
   }

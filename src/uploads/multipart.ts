@@ -15,7 +15,11 @@
 import { RampartError } from '../errors.ts';
 import { indexOfBytes } from '../_internal/search.ts';
 
-/** What a part says about itself in its headers. */
+/**
+ * What a part says about itself in its headers. Frozen, and shared: parts with the same
+ * header block, in this body or another, may be given the same object (key a map by
+ * it only within one body).
+ */
 export interface PartInfo {
   /** The form field's name (`Content-Disposition` `name`), as sent. */
   readonly name: string;

@@ -137,6 +137,30 @@ describe('uploads().receive', () => {
     expect(storage.calls).toEqual([]);
   });
 
+  it('notices a Node client that leaves while a chunk it already sent is being stored', async () => {
+    const { PassThrough } = await import('node:stream');
+    const stream = new PassThrough();
+    Object.assign(stream, { headers: { 'content-type': `multipart/form-data; boundary="${BOUNDARY}"` } });
+    // Part of a file has arrived; the rest never comes: the client leaves while the
+    // storage is still creating the file.
+    stream.write(body([{ name: 'file', value: 'x'.repeat(1000), filename: 'a.txt' }]).subarray(0, 600));
+    const storage = recordingStorage();
+    const slow: UploadStorage = {
+      ...storage,
+      async create(id) {
+        stream.destroy();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return storage.create(id);
+      },
+    };
+    const files = uploads({ storage: slow, allowedTypes: ['text/plain'], limits: { idleTimeoutMs: 5000 } });
+    const started = performance.now();
+    expect(await codeOf(files.receive(stream as unknown as NodeReadableRequest))).toBe('upload_truncated');
+    // At once, not when the idle timeout (5 s) gives up on a wait nothing would end.
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(storage.live.size).toBe(0);
+  });
+
   it('on node:http, answers a form refused once it has all arrived, and serves the next request on the same connection', async () => {
     const { files } = setup({ limits: { maxFields: 1 } });
     const { createServer } = await import('node:http');

@@ -658,6 +658,15 @@ function nodeBodyReader(stream: NodeReadableRequest): BodyReader {
   /** Bytes handed out so far. */
   let taken = 0;
   const take = (): Uint8Array | null | undefined => {
+    // Listening from the first read on, waiting or not: the end, an error or the
+    // client leaving may come while a chunk taken at once is being stored.
+    if (!attached && !ended) {
+      attached = true;
+      stream.on('readable', notify);
+      stream.on('end', onEnd);
+      stream.on('error', onError);
+      stream.on('close', onClose);
+    }
     if (failure) throw failure;
     const chunk = stream.read();
     if (chunk !== null && chunk !== undefined) {
@@ -670,13 +679,6 @@ function nodeBodyReader(stream: NodeReadableRequest): BodyReader {
   return {
     readArrived: take,
     async read() {
-      if (!attached && !ended) {
-        attached = true;
-        stream.on('readable', notify);
-        stream.on('end', onEnd);
-        stream.on('error', onError);
-        stream.on('close', onClose);
-      }
       for (;;) {
         const chunk = take();
         if (chunk !== undefined) return chunk;
@@ -692,6 +694,8 @@ function nodeBodyReader(stream: NodeReadableRequest): BodyReader {
         // The whole body has arrived (node:http holds a body to its Content-Length, and
         // refuses one that also says Transfer-Encoding): nothing more can come from the
         // client, so there is nothing to cap or wait for. The stream is let run to its end.
+        // Errors after the answer are the client's business (see below).
+        stream.on('error', ignore);
         stream.resume();
         return;
       }
@@ -717,16 +721,18 @@ function nodeBodyReader(stream: NodeReadableRequest): BodyReader {
       stream.on('end', onDone);
       stream.on('close', onDone);
       // Errors after the answer are the client's business; without a listener they would crash the process.
-      stream.on('error', () => {});
+      stream.on('error', ignore);
       stream.resume();
     },
     destroy() {
       detach();
-      stream.on('error', () => {});
+      stream.on('error', ignore);
       stream.destroy();
     },
   };
 }
+
+function ignore(): void {}
 
 function webBodyReader(request: Request): BodyReader {
   const reader = request.body?.getReader();
