@@ -348,6 +348,8 @@ export function wrkVersion() {
  * with a Lua script that counts every response's status; the result has the fields of
  * an autocannon result that the benches read.
  *
+ * `setCookies` counts the responses that carried a `Set-Cookie`.
+ *
  * `request`: `{ method, path, headers }`, the same request every time; or, with `bodies`
  * (`[{ headers, prefix, suffix }]`, the body pieces as Buffers), a POST whose body is
  * `prefix`, a number unique in the run (thread, then sequence), then `suffix`, rotating
@@ -378,6 +380,7 @@ export function wrk({ url, connections, duration, threads = 1, request }) {
         errorCodes,
         latency: { p50: Math.round(r.p50 / 1000), p99: Math.round(r.p99 / 1000) },
         throughput: { total: r.bytes },
+        setCookies: r.setCookies,
       });
     });
   });
@@ -419,19 +422,23 @@ end
 thread_id = 0
 ${build}
 statuses = {}
+setcookies = 0
 response = function(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
+  if headers["Set-Cookie"] ~= nil or headers["set-cookie"] ~= nil then setcookies = setcookies + 1 end
 end
 done = function(summary, latency, requests)
   local counts = {}
+  local cookies = 0
   for _, thread in ipairs(threads) do
+    cookies = cookies + thread:get("setcookies")
     for status, count in pairs(thread:get("statuses")) do counts[status] = (counts[status] or 0) + count end
   end
   local parts = {}
   for status, count in pairs(counts) do table.insert(parts, string.format('"%d":%d', status, count)) end
   local e = summary.errors
-  io.write(string.format('WRKJSON {"duration":%d,"requests":%d,"bytes":%d,"p50":%d,"p99":%d,"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},"statuses":{%s}}\\n',
-    summary.duration, summary.requests, summary.bytes, latency:percentile(50), latency:percentile(99), e.connect, e.read, e.write, e.status, e.timeout, table.concat(parts, ",")))
+  io.write(string.format('WRKJSON {"duration":%d,"requests":%d,"bytes":%d,"p50":%d,"p99":%d,"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},"statuses":{%s},"setCookies":%d}\\n',
+    summary.duration, summary.requests, summary.bytes, latency:percentile(50), latency:percentile(99), e.connect, e.read, e.write, e.status, e.timeout, table.concat(parts, ","), cookies))
 end
 `;
 }

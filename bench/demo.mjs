@@ -152,6 +152,13 @@ async function measure(server, { load, expected, label }) {
 const failures = [];
 
 function check(server, label, result, expected, phase) {
+  // The demo sends a cookie only when a session changes or rolls forward: a measured
+  // request that got one was a renewal (a stale cookie), not the request meant.
+  if (server.name !== 'flask' && result.setCookies > 0) {
+    const message = `${server.name} ${label} (${phase}): ${result.setCookies} responses set a cookie (a session renewed: the client's cookie went stale)`;
+    failures.push(message);
+    console.error(`FAIL ${message}`);
+  }
   const unexpected = Object.entries(result.statusCodeStats).filter(([code]) => Number(code) !== expected);
   if (unexpected.length > 0 || result.errors > 0 || result.timeouts > 0) {
     const message = `${server.name} ${label} (${phase}): ${unexpected.map(([code, { count }]) => `${count}× ${code}`).join(', ') || 'no unexpected status'}; ${result.errors} errors${Object.keys(result.errorCodes).length ? ` (${Object.entries(result.errorCodes).map(([code, count]) => `${count}× ${code}`).join(', ')})` : ''}, ${result.timeouts} timeouts`;
