@@ -506,7 +506,13 @@ async function readChunks(reader: BodyReader, timer: UploadTimer, limits: Limits
     total += chunk.length;
     if (total > limits.maxBodyBytes) throw new RampartError('upload_too_large');
     const done = take(chunk);
-    if (done === true || (done !== false && (await done))) return;
+    if (typeof done === 'boolean') {
+      if (done) return;
+      continue;
+    }
+    // Stored meanwhile: the body may end, fail or be left by the client before the next read.
+    reader.listen();
+    if (await done) return;
   }
 }
 
@@ -606,6 +612,8 @@ interface BodyReader {
   read(): Promise<Uint8Array | null>;
   /** A chunk that has already arrived, `null` at an end already known, `undefined` when the next must be waited for. Throws when the client went away. */
   readArrived(): Uint8Array | null | undefined;
+  /** Watches for the end, an error or the client leaving, from now on: before anything is awaited between reads. */
+  listen(): void;
   /** Stops reading: what is left is drained (up to a cap, so the client sees the answer) or the body cancelled. */
   abandon(): void;
   /** Closes the body at once (a stalled client). */
@@ -655,18 +663,17 @@ function nodeBodyReader(stream: NodeReadableRequest): BodyReader {
     stream.off('error', onError);
     stream.off('close', onClose);
   };
+  const listen = (): void => {
+    if (attached || ended) return;
+    attached = true;
+    stream.on('readable', notify);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+    stream.on('close', onClose);
+  };
   /** Bytes handed out so far. */
   let taken = 0;
   const take = (): Uint8Array | null | undefined => {
-    // Listening from the first read on, waiting or not: the end, an error or the
-    // client leaving may come while a chunk taken at once is being stored.
-    if (!attached && !ended) {
-      attached = true;
-      stream.on('readable', notify);
-      stream.on('end', onEnd);
-      stream.on('error', onError);
-      stream.on('close', onClose);
-    }
     if (failure) throw failure;
     const chunk = stream.read();
     if (chunk !== null && chunk !== undefined) {
@@ -678,7 +685,9 @@ function nodeBodyReader(stream: NodeReadableRequest): BodyReader {
   };
   return {
     readArrived: take,
+    listen,
     async read() {
+      listen();
       for (;;) {
         const chunk = take();
         if (chunk !== undefined) return chunk;
@@ -738,8 +747,9 @@ function webBodyReader(request: Request): BodyReader {
   const reader = request.body?.getReader();
   let done = reader === undefined;
   return {
-    // A Web stream hands out chunks only through a promise.
+    // A Web stream hands out chunks only through a promise, and reports an end or a failure through it.
     readArrived: () => (reader === undefined ? null : undefined),
+    listen: ignore,
     async read() {
       if (reader === undefined) return null;
       const result = await reader.read();
