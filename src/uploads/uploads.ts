@@ -673,7 +673,7 @@ function nodeBodyReader(stream: NodeReadableRequest): BodyReader {
   };
   /** Bytes handed out so far. */
   let taken = 0;
-  const take = (): Uint8Array | null | undefined => {
+  const readNow = (): Uint8Array | null | undefined => {
     if (failure) throw failure;
     const chunk = stream.read();
     if (chunk !== null && chunk !== undefined) {
@@ -684,12 +684,12 @@ function nodeBodyReader(stream: NodeReadableRequest): BodyReader {
     return ended ? null : undefined;
   };
   return {
-    readArrived: take,
+    readArrived: readNow,
     listen,
     async read() {
       listen();
       for (;;) {
-        const chunk = take();
+        const chunk = readNow();
         if (chunk !== undefined) return chunk;
         await new Promise<void>((resolve) => (wake = resolve));
       }
