@@ -12,9 +12,10 @@ const keyB = generateKey();
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
+const START = Date.UTC(2026, 10, 29, 12);
+
 /** A rampart instance with a clock the test moves, and the warnings it logged. */
-function setup(options: RampartOptions = {}) {
-  const clock = { now: Date.UTC(2026, 10, 29, 12) };
+function setup(options: RampartOptions = {}, clock = { now: START }) {
   const warnings: string[] = [];
   // Sessions alone: CSRF protection (tested in src/csrf) would add its own cookie and warnings.
   const security = rampart({ keys: keyA, csrf: false, logger: { warn: (message) => warnings.push(message) }, clock: () => clock.now, ...options });
@@ -425,7 +426,7 @@ describe('authentic seals of the wrong shape are no session either', () => {
   // is checked after the tag, never trusted for its shape.
   const sealer = new Sealer(deriveSubkeys(parseKeyring(keyA, false, () => {}), 'rampart session v1'), '__Host-session', 4000);
   const id = 'A'.repeat(22);
-  const now = Math.floor(Date.UTC(2026, 10, 29, 12) / 1000);
+  const now = Math.floor(START / 1000);
 
   it.each([
     ['not JSON', '{'],
@@ -487,8 +488,11 @@ describe('duplicates and shadowing', () => {
 
 describe('revocation store', () => {
   it('refuses the cookie of a destroyed session (replay after logout)', async () => {
-    const store = new MemorySessionStore();
-    const { security, warnings } = setup({ session: { store } });
+    // The store runs on the instance's clock, far from the wall clock: a store on
+    // Date.now would forget the revocation once START + 8 hours had really passed.
+    const clock = { now: START };
+    const store = new MemorySessionStore({ clock: () => clock.now });
+    const { security, warnings } = setup({ session: { store } }, clock);
     const cookie = await login(security);
     const logout = begin(security, cookie);
     await (await logout.session()).destroy();
@@ -499,8 +503,9 @@ describe('revocation store', () => {
   });
 
   it('refuses the pre-login cookie after regenerate(), and accepts the new one', async () => {
-    const store = new MemorySessionStore();
-    const { security } = setup({ session: { store } });
+    const clock = { now: START };
+    const store = new MemorySessionStore({ clock: () => clock.now });
+    const { security } = setup({ session: { store } }, clock);
     const planted = await login(security, { cart: 'x' });
     const context = begin(security, planted);
     const session = await context.session();

@@ -24,7 +24,11 @@ export interface SessionStore {
 
 /** Options of `MemorySessionStore`. */
 export interface MemorySessionStoreOptions {
-  /** The clock, in milliseconds since the epoch. Default `Date.now`. */
+  /**
+   * The clock, in milliseconds since the epoch. Default `Date.now`. When rampart runs
+   * on a `clock` of its own (tests), give the store the same one: a revocation is kept
+   * until a deadline computed on rampart's clock.
+   */
   readonly clock?: () => number;
   /**
    * Most revocations held (about 100 bytes each). Default 1,000,000. When it is
