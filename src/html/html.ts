@@ -11,9 +11,12 @@
  */
 
 import { analyze, type Compiled, type SlotKind } from './analyze.ts';
-import { CSRF_MARKER, escapeHtml, filterSrcset, filterUrl, MARKER, NONCE_MARKER, scriptJson } from './escape.ts';
+import { CSRF_MARKER, escapeHtml, filterSrcset, filterUrl, filterUrlList, MARKER, NONCE_MARKER, scriptJson } from './escape.ts';
 
 const TOKEN = Symbol('SafeHtml');
+
+/** A template's text and request markers, alternating; `undefined` when it has no markers. */
+let partsOf: (value: SafeHtml) => readonly string[] | undefined;
 
 /**
  * HTML that rampart made (from a template) or was told to trust. It cannot be made
@@ -36,9 +39,9 @@ export class SafeHtml {
     this.#parts = parts;
   }
 
-  /** @internal The markup's text and request markers, alternating; `undefined` when it has no markers. */
-  static partsOf(value: SafeHtml): readonly string[] | undefined {
-    return value.#parts;
+  static {
+    // Module-private: the array is the template's own, so nothing outside may hold it.
+    partsOf = (value) => value.#parts;
   }
 
   /** @internal Makes the markup's text contiguous in memory: see `flattenHtml`. */
@@ -235,7 +238,7 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeH
       tail += renderSlot(kind, value);
     } else if (SafeHtml.is(value)) {
       // Nested templates keep their markers, to be filled in at render.
-      const nested = SafeHtml.partsOf(value);
+      const nested = partsOf(value);
       if (nested === undefined) tail += SafeHtml.markupOf(value);
       else tail = splice((parts ??= []), tail, nested);
     } else {
@@ -272,7 +275,7 @@ function finish({ parts, tail }: Builder): SafeHtml {
 /** A template, an array (of templates or values) or an error, in text context. */
 function appendNested(out: Builder, value: object, depth: number): void {
   if (SafeHtml.is(value)) {
-    const nested = SafeHtml.partsOf(value);
+    const nested = partsOf(value);
     if (nested === undefined) out.tail += SafeHtml.markupOf(value);
     else out.tail = splice((out.parts ??= []), out.tail, nested);
     return;
@@ -303,6 +306,8 @@ function renderSlot(kind: SlotKind, value: unknown): string {
       return encodeUrlPart(attributeString(value));
     case 'srcset':
       return escapeHtml(filterSrcset(attributeString(value)));
+    case 'url-list':
+      return escapeHtml(filterUrlList(attributeString(value)));
     case 'json': {
       const text = ScriptJson.textOf(value);
       if (text === undefined) throw new TypeError(`rampart: html: a <script type="application/json"> slot takes json(value), got ${describeValue(value)}.`);
@@ -353,9 +358,14 @@ function renderText(value: unknown): string {
   throw new TypeError(`rampart: html: ${describeValue(value)} cannot be a value of a template; pass a string, a number, another html\`…\` template or an array of them.`);
 }
 
-function rcdataString(value: unknown): string {
+function rcdataString(value: unknown, depth = 0): string {
   if (SafeHtml.is(value)) return SafeHtml.textOf(value);
-  if (Array.isArray(value)) return value.map(rcdataString).join('');
+  if (Array.isArray(value)) {
+    if (depth >= MAX_NESTING) throw new TypeError(`rampart: html: arrays nested more than ${MAX_NESTING} deep.`);
+    let text = '';
+    for (const item of value) text += rcdataString(item, depth + 1);
+    return text;
+  }
   return attributeString(value);
 }
 
@@ -385,7 +395,7 @@ function describeValue(value: unknown): string {
  * (`csrfField` is called for each form; it may return the same field every time).
  */
 export function fillMarkers(page: SafeHtml, nonce: string, csrfField: (() => string) | undefined): string {
-  const parts = SafeHtml.partsOf(page);
+  const parts = partsOf(page);
   if (parts === undefined) return SafeHtml.markupOf(page);
   let filled = parts[0]!;
   for (let index = 1; index < parts.length; index += 2) {
