@@ -4,8 +4,9 @@ import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { readlinkSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { open, type FileHandle } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RampartError } from '../errors.ts';
 import { diskStorage } from './disk.node.ts';
 import { uploads, type Uploads } from './uploads.ts';
@@ -105,6 +106,20 @@ describe('diskStorage', () => {
     }
   });
 
+  it('refuses to commit a file under an id other than the one it was created for', async () => {
+    const root = temporaryDirectory();
+    const storage = diskStorage({ directory: root });
+    const id = 'ab'.repeat(16);
+    const sink = await storage.create(id);
+    await sink.write(PNG_HEAD);
+    for (const other of ['cd'.repeat(16), '../../outside', '']) {
+      await expect(sink.commit({ id: other, type: 'image/png', size: PNG_HEAD.length, name: 'a.png', field: 'file', created: 0 })).rejects.toThrow(/is not the id this file was created for/);
+    }
+    expect(filesUnder(root).filter((path) => !path.startsWith('incoming/'))).toEqual([]);
+    await sink.abort();
+    expect(filesUnder(root)).toEqual([]);
+  });
+
   it('refuses a directory other users can write, and a path that is not a directory', () => {
     const open = temporaryDirectory();
     chmodSync(open, 0o777);
@@ -150,6 +165,101 @@ describe('diskStorage', () => {
     expect(readFileSync(outside, 'utf8')).toBe('precious');
     expect(existsSync(join(incoming, 'link'))).toBe(false);
   });
+});
+
+describe('a commit that fails, wherever it fails, leaves nothing (and says why)', () => {
+  const failingDisk = (): Error => Object.assign(new Error('EIO: i/o error (simulated)'), { code: 'EIO' });
+  /** FileHandle's prototype: one of its calls is made to fail, as a failing disk would. */
+  let fileHandle: FileHandle;
+
+  beforeAll(async () => {
+    const handle = await open(join(temporaryDirectory(), 'probe'), 'w');
+    fileHandle = Object.getPrototypeOf(handle) as FileHandle;
+    await handle.close();
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  /** Puts something in the way of the commit of `id` under `root`; returns the files it planted (relative), which must survive. */
+  const plantFolder = (root: string, name: string): string[] => {
+    mkdirSync(join(root, name.slice(0, 2), name), { recursive: true });
+    writeFileSync(join(root, name.slice(0, 2), name, 'keep'), 'not the upload');
+    return [`${name.slice(0, 2)}/${name}/keep`];
+  };
+  /** Removes the planted folders, so that what `open` finds is what the commit left. */
+  const clear = (root: string, planted: readonly string[]): void => {
+    for (const path of planted) rmSync(dirname(join(root, path)), { recursive: true });
+  };
+  const FAILURES: readonly { when: string; code: string; plant: (root: string, id: string) => string[] }[] = [
+    { when: 'its metadata cannot be moved in place (a folder is where it goes)', code: 'EISDIR', plant: (root, id) => plantFolder(root, `${id}.json`) },
+    { when: 'the file cannot be moved in place (a folder is where it goes)', code: 'EISDIR', plant: (root, id) => plantFolder(root, id) },
+    {
+      when: 'the folders cannot be synced after both renames',
+      code: 'EIO',
+      plant: () => {
+        vi.spyOn(fileHandle, 'sync').mockRejectedValueOnce(failingDisk());
+        return [];
+      },
+    },
+    {
+      when: 'a write failed before (the file has a hole), even if the caller went on',
+      code: 'EIO',
+      plant: () => {
+        vi.spyOn(fileHandle, 'write').mockRejectedValueOnce(failingDisk());
+        return [];
+      },
+    },
+  ];
+  const content = Buffer.concat([PNG_HEAD, randomBytes(1000)]);
+
+  for (const failure of FAILURES) {
+    it(`when ${failure.when}: called directly, the sink undoes itself`, async () => {
+      const root = temporaryDirectory();
+      const storage = diskStorage({ directory: root });
+      const id = randomBytes(16).toString('hex');
+      const planted = failure.plant(root, id);
+      const sink = await storage.create(id);
+      // A careless caller that goes on after a failed write.
+      await Promise.resolve(sink.write(content)).catch(() => {});
+      await Promise.resolve(sink.write(content)).catch(() => {});
+      const upload = { id, type: 'image/png', size: 2 * content.length, name: 'a.png', field: 'file', created: 0 } as const;
+      await expect(sink.commit(upload)).rejects.toMatchObject({ code: failure.code });
+      // Before any abort: nothing of the file, in incoming/ or under its id; what was planted is not ours to remove.
+      expect(filesUnder(root)).toEqual(planted);
+      await sink.abort();
+      expect(filesUnder(root)).toEqual(planted);
+      clear(root, planted);
+      expect(await storage.open(id)).toBeUndefined();
+    });
+
+    it(`when ${failure.when}: receive() fails with the storage's error (a 500), and serve() finds nothing`, async () => {
+      const root = temporaryDirectory();
+      const storage = diskStorage({ directory: root });
+      let planted: string[] = [];
+      let id = '';
+      const files = uploads({
+        storage: {
+          ...storage,
+          create(created) {
+            id = created;
+            planted = failure.plant(root, created);
+            return storage.create(created);
+          },
+        },
+        allowedTypes: ['image/png'],
+      });
+      const failed = await files.receive(webRequest(multipart(content))).then(
+        () => 'stored',
+        (error: unknown) => error,
+      );
+      expect(failed).toMatchObject({ code: failure.code });
+      expect(failed).not.toBeInstanceOf(RampartError);
+      expect(filesUnder(root)).toEqual(planted);
+      clear(root, planted);
+      await expect(files.serve(id)).rejects.toMatchObject({ code: 'upload_not_found' });
+    });
+  }
 });
 
 describe('uploads over node:http, on disk', () => {

@@ -24,7 +24,7 @@
 import { constants, lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join, resolve, sep } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { describe } from '../_internal/describe.ts';
 import type { OpenedUpload, StoredUpload, UploadSink, UploadStorage } from './storage.ts';
 import { UPLOAD_TYPES } from './sniff.ts';
@@ -110,7 +110,7 @@ export function diskStorage(options: DiskStorageOptions): DiskStorage {
         await mkdir(incoming, { recursive: true, mode: 0o700 });
         handle = await open(partial, CREATE_FLAGS, 0o600);
       }
-      return new DiskSink(handle, partial, incoming, root, fsync);
+      return new DiskSink(handle, id, partial, incoming, root, fsync);
     },
 
     async open(id): Promise<OpenedUpload | undefined> {
@@ -236,19 +236,27 @@ function isRunning(pid: number): boolean {
   }
 }
 
-/** A file being written: writes are queued in order; `abort` closes, then unlinks (closing first, so no descriptor outlives the file). */
+/**
+ * A file being written: writes are queued in order; `abort` closes, then unlinks (closing
+ * first, so no descriptor outlives the file). A failed `commit` undoes itself: nothing of
+ * the file is left, in `incoming/` or under its id, whether or not the caller aborts.
+ */
 class DiskSink implements UploadSink {
   readonly #handle: FileHandle;
+  readonly #id: string;
   readonly #partial: string;
   readonly #incoming: string;
   readonly #root: string;
   readonly #fsync: boolean;
   #queue: Promise<unknown> = Promise.resolve();
+  /** The first write that failed: the file has a hole, so it is never extended nor committed. */
+  #failedWrite: { readonly error: unknown } | undefined;
   #closed = false;
   #settled = false;
 
-  constructor(handle: FileHandle, partial: string, incoming: string, root: string, fsync: boolean) {
+  constructor(handle: FileHandle, id: string, partial: string, incoming: string, root: string, fsync: boolean) {
     this.#handle = handle;
+    this.#id = id;
     this.#partial = partial;
     this.#incoming = incoming;
     this.#root = root;
@@ -257,17 +265,45 @@ class DiskSink implements UploadSink {
 
   write(bytes: Uint8Array): Promise<void> {
     if (this.#settled) return Promise.reject(new TypeError('rampart: diskStorage: write after commit or abort.'));
-    const done = this.#queue.then(() => writeAll(this.#handle, bytes));
-    this.#queue = done.catch(() => {});
+    const done = this.#queue.then(() => {
+      // Checked when its turn comes: a write queued behind the failed one must not fill the hole.
+      if (this.#failedWrite) throw this.#failedWrite.error;
+      return writeAll(this.#handle, bytes);
+    });
+    // The queue itself never rejects (each write is awaited by its caller); the failure is kept for `commit`.
+    this.#queue = done.catch((error: unknown) => {
+      this.#failedWrite ??= { error };
+    });
     return done;
   }
 
   async commit(upload: StoredUpload): Promise<void> {
     if (this.#settled) throw new TypeError('rampart: diskStorage: commit after commit or abort.');
+    // The id names the paths: only the sink's own, checked by `create`, may reach them.
+    if (upload.id !== this.#id) throw new TypeError(`rampart: diskStorage: commit: the upload's id ${describe(upload.id)} is not the id this file was created for.`);
+    this.#settled = true;
+    /** What is already in place under the id, in the order it was put there. */
+    const published: string[] = [];
+    try {
+      await this.#publish(upload, published);
+    } catch (error) {
+      // Metadata first (the reverse order): without it, `open` finds nothing whatever happens next.
+      for (const path of published.reverse()) await unlink(path).catch(() => {});
+      // The removals are synced like the renames were; at best, since the disk has just failed.
+      if (this.#fsync && published.length > 0) await syncDirectory(dirname(published[0]!)).catch(() => {});
+      await this.#removeIncoming();
+      // The storage's own error, not one of the cleanup: a full disk stays a full disk (507).
+      throw error;
+    }
+  }
+
+  /** Writes the metadata and moves both files under the id; `published` receives each path once it is there. */
+  async #publish(upload: StoredUpload, published: string[]): Promise<void> {
     await this.#queue;
+    if (this.#failedWrite) throw this.#failedWrite.error;
     if (this.#fsync) await this.#handle.datasync();
     await this.#close();
-    const id = upload.id;
+    const id = this.#id;
     const shard = join(this.#root, id.slice(0, 2));
     await mkdir(shard, { recursive: true, mode: 0o700 });
     // The shard must be a real folder of ours: a link planted in its place would carry
@@ -287,20 +323,27 @@ class DiskSink implements UploadSink {
     // The file first, then its metadata: until both are in place, `open` finds nothing.
     const target = join(shard, id);
     if (!target.startsWith(this.#root + sep)) throw new TypeError('rampart: diskStorage: an upload path left the directory.');
+    // Noted only once moved: what a failed rename left in place (a planted folder) is not ours to remove.
     await rename(this.#partial, target);
+    published.push(target);
     await rename(metadata, `${target}.json`);
+    published.push(`${target}.json`);
     // The renames are only durable once the folders holding them are synced too.
     if (this.#fsync) await Promise.all([syncDirectory(shard), syncDirectory(this.#incoming)]);
-    this.#settled = true;
   }
 
   async abort(): Promise<void> {
     if (this.#settled) return;
     this.#settled = true;
+    await this.#removeIncoming();
+  }
+
+  /** Closes the file and removes what is left of it in `incoming/`. Never throws. */
+  async #removeIncoming(): Promise<void> {
     await this.#queue;
     await this.#close().catch(() => {});
     await rm(this.#partial, { force: true }).catch(() => {});
-    await rm(join(this.#incoming, `${this.#partial.slice(this.#partial.lastIndexOf(sep) + 1)}.json`), { force: true }).catch(() => {});
+    await rm(join(this.#incoming, `${this.#id}.json`), { force: true }).catch(() => {});
   }
 
   async #close(): Promise<void> {

@@ -26,7 +26,12 @@ export interface StoredUpload {
 export interface UploadSink {
   /** Appends bytes. The caller waits for a returned promise before writing more. */
   write(bytes: Uint8Array): void | Promise<void>;
-  /** Makes the complete file visible under its id, with its metadata. */
+  /**
+   * Makes the complete file visible under its id, with its metadata. Rejects after a
+   * failed write (the file has a hole), and when any step fails; then nothing of the
+   * file may stay visible or on storage: undo what was done, and reject with the
+   * storage's own error.
+   */
   commit(upload: StoredUpload): Promise<void>;
   /** Removes everything written. Never throws; safe to call more than once, and after `commit` fails. */
   abort(): Promise<void>;
@@ -68,6 +73,8 @@ export function memoryStorage(options: { readonly maxBytes?: number } = {}): Upl
       const chunks: Uint8Array[] = [];
       let size = 0;
       let settled = false;
+      /** The write refused for lack of room: the file lacks those bytes, so it is never committed. */
+      let failedWrite: Error | undefined;
       const release = (): void => {
         if (settled) return;
         settled = true;
@@ -76,14 +83,23 @@ export function memoryStorage(options: { readonly maxBytes?: number } = {}): Upl
       return {
         write(bytes) {
           if (settled) throw new TypeError('rampart: memoryStorage: write after commit or abort.');
+          if (failedWrite) throw failedWrite;
           // ENOSPC, like a full disk: the client gets 507, not a 500.
-          if (used + bytes.length > maxBytes) throw Object.assign(new RangeError('rampart: memoryStorage is full.'), { code: 'ENOSPC' });
+          if (used + bytes.length > maxBytes) {
+            failedWrite = Object.assign(new RangeError('rampart: memoryStorage is full.'), { code: 'ENOSPC' });
+            throw failedWrite;
+          }
           used += bytes.length;
           size += bytes.length;
           chunks.push(bytes.slice());
         },
         async commit(upload) {
           if (settled) throw new TypeError('rampart: memoryStorage: commit after abort.');
+          if (failedWrite) {
+            release();
+            chunks.length = 0;
+            throw failedWrite;
+          }
           settled = true;
           files.set(id, { upload, chunks });
         },

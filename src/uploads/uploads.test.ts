@@ -511,6 +511,74 @@ describe('uploads().receive', () => {
   });
 });
 
+describe('a commit that fails half-way (the file in place, then an error)', () => {
+  /** A storage whose second commit puts the file in place, then fails without undoing it (a custom storage that cuts corners). */
+  function halfCommitting(code: string) {
+    const inner = memoryStorage();
+    const created: string[] = [];
+    const storage: UploadStorage = {
+      async create(id) {
+        created.push(id);
+        const sink = await inner.create(id);
+        return {
+          write: (bytes) => sink.write(bytes),
+          async commit(upload) {
+            await sink.commit(upload);
+            if (created.indexOf(id) === 0) return;
+            throw Object.assign(new Error(`${code} after the file was in place`), { code });
+          },
+          abort: () => sink.abort(),
+        };
+      },
+      open: (id) => inner.open(id),
+      remove: (id) => inner.remove(id),
+    };
+    return { storage, created };
+  }
+  const payload = (): Request =>
+    request(
+      body([
+        { name: 'a', value: PNG, filename: 'a.png' },
+        { name: 'b', value: PNG, filename: 'b.png' },
+      ]),
+    );
+
+  const CASES = [
+    // Not a client's fault: the storage's own error, answered 500.
+    { code: 'EIO', surfaced: { code: 'EIO', message: 'EIO after the file was in place' } },
+    // A full disk keeps its 507.
+    { code: 'ENOSPC', surfaced: { code: 'upload_storage_full', status: 507 } },
+  ] as const;
+  for (const { code, surfaced } of CASES) {
+    it(`removes the file it attempted as well as the one committed before it (${code}), so none is ever served`, async () => {
+      const { storage, created } = halfCommitting(code);
+      const files = uploads({ storage, allowedTypes: ['image/png'], limits: { maxFiles: 2 } });
+      await expect(files.receive(payload())).rejects.toMatchObject(surfaced);
+      expect(created).toHaveLength(2);
+      for (const id of created) expect(await codeOf(files.serve(id))).toBe('upload_not_found');
+    });
+  }
+});
+
+describe('memoryStorage', () => {
+  it('never commits a file a write was refused for (a full store), even if the caller goes on', async () => {
+    const storage = memoryStorage({ maxBytes: 10 });
+    const id = 'ab'.repeat(16);
+    const sink = await storage.create(id);
+    await sink.write(new Uint8Array(8));
+    expect(() => sink.write(new Uint8Array(8))).toThrow(expect.objectContaining({ code: 'ENOSPC' }));
+    // The next write would fit, but the file already has a hole.
+    expect(() => sink.write(new Uint8Array(1))).toThrow(expect.objectContaining({ code: 'ENOSPC' }));
+    await expect(sink.commit({ id, type: 'text/plain', size: 17, name: 'a.txt', field: 'f', created: 0 })).rejects.toMatchObject({ code: 'ENOSPC' });
+    expect(await storage.open(id)).toBeUndefined();
+    await sink.abort();
+    // The space is given back: a file of the whole store now fits.
+    const next = await storage.create('cd'.repeat(16));
+    await next.write(new Uint8Array(10));
+    await next.commit({ id: 'cd'.repeat(16), type: 'text/plain', size: 10, name: 'b.txt', field: 'f', created: 0 });
+  });
+});
+
 describe('hostile file names (research/uploads.md §3.1) never reach storage', () => {
   const NAMES = [
     '../../../etc/passwd',
@@ -645,6 +713,18 @@ describe('uploads().serve', () => {
     expect(head.body).toBeNull();
     const cached = await files.serve(upload.id, new Request('https://app.test/', { headers: { 'if-none-match': `W/"x", "${upload.id}"` } }));
     expect(cached.status).toBe(304);
+  });
+
+  it('answers any method but GET and HEAD with 405 and Allow, as staticFiles does, whatever the id', async () => {
+    const { files, upload } = await stored(PNG, 'a.png');
+    for (const method of ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'CONNECT', 'post', 'PROPFIND', 'GETX', ' GET', '']) {
+      for (const id of [upload.id, '0'.repeat(32), '../../etc/passwd']) {
+        const response = await files.serve(id, { method, headers: {} });
+        expect([method, response.status, response.headers.get('allow'), response.headers.get('cache-control'), response.body]).toEqual([method, 405, 'GET, HEAD', 'no-store', null]);
+      }
+    }
+    for (const method of ['GET', 'get', 'HEAD', 'head']) expect((await files.serve(upload.id, { method, headers: {} })).status).toBe(200);
+    expect((await files.serve(upload.id, new Request('https://app.test/', { method: 'POST', body: 'x' }))).status).toBe(405);
   });
 
   it('says upload_not_found for unknown and malformed ids, and removes', async () => {

@@ -95,6 +95,7 @@ export type UploadSource = Request | NodeReadableRequest;
 
 /** The request `serve` answers: its method and headers (a Web `Request` or a Node request both fit). */
 export interface ServeRequest {
+  /** `GET` (the default) or `HEAD`; anything else is answered 405. */
   readonly method?: string;
   readonly headers: Headers | Readonly<Record<string, string | readonly string[] | undefined>>;
 }
@@ -236,9 +237,15 @@ export class Uploads {
    * attachment`) unless it is an image type shown inline, never sniffed
    * (`nosniff`), in a sandbox that runs nothing even when opened directly (`CSP:
    * default-src 'none'; sandbox`), readable only by this origin's pages (CORP). An id
-   * that is malformed or unknown throws `upload_not_found` (404).
+   * that is malformed or unknown throws `upload_not_found` (404). A method other than
+   * `GET` and `HEAD` is answered 405 with `Allow: GET, HEAD`, as `staticFiles` does.
    */
   async serve(id: string, request?: ServeRequest, options: ServeOptions = {}): Promise<Response> {
+    const method = request?.method?.toUpperCase() ?? 'GET';
+    // Before the id is looked at: another method tells nothing of which uploads exist.
+    if (method !== 'GET' && method !== 'HEAD') {
+      return new Response(null, { status: 405, headers: { Allow: 'GET, HEAD', 'Cache-Control': 'no-store' } });
+    }
     if (typeof id !== 'string' || !ID.test(id)) throw new RampartError('upload_not_found');
     const etag = `"${id}"`;
     const headers: Record<string, string> = {
@@ -251,7 +258,6 @@ export class Uploads {
     const opened = await this.#settings.storage.open(id);
     if (!opened) throw new RampartError('upload_not_found');
     const { upload, body } = opened;
-    const method = request?.method?.toUpperCase() ?? 'GET';
     const ifNoneMatch = request ? headerFrom(request.headers, 'if-none-match') : undefined;
     if (ifNoneMatch !== undefined && ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag)) {
       await body.cancel();
@@ -299,6 +305,8 @@ interface FileInProgress {
   sink: Promise<UploadSink>;
   /** The last write; each waits for the one before. */
   written: Promise<void>;
+  /** `commit` was called: from then on the storage may hold the file, even if the commit failed. */
+  commitStarted: boolean;
 }
 
 class FormReceiver implements MultipartHandler {
@@ -390,6 +398,7 @@ class FormReceiver implements MultipartHandler {
         const sink = await file.sink;
         await file.written;
         const upload: StoredUpload = { id: file.id, type: file.type!, size: file.size, name: file.name, field: file.field, created: Date.now() };
+        file.commitStarted = true;
         await sink.commit(upload);
         this.#stored.push(upload);
       }
@@ -409,7 +418,10 @@ class FormReceiver implements MultipartHandler {
         await file.written.catch(() => {});
         const sink = await file.sink.catch(() => undefined);
         await sink?.abort().catch(() => {});
-        if (this.#stored.some((upload) => upload.id === file.id)) await storage.remove(file.id).catch(() => false);
+        // Not only the files committed: a commit that failed half-way (the file in place,
+        // then its metadata refused, or a failed sync) may have left the file servable. The
+        // id is fresh and random, so removing it can only remove this file.
+        if (file.commitStarted) await storage.remove(file.id).catch(() => false);
       }),
     );
     this.#stored.length = 0;
@@ -429,6 +441,7 @@ class FormReceiver implements MultipartHandler {
       headLength: 0,
       sink: Promise.resolve().then(() => this.#settings.storage.create(id)),
       written: Promise.resolve(),
+      commitStarted: false,
     };
     // Observed here so that a failing create is never an unhandled rejection; it is reported by `flush`.
     file.sink.catch((error: unknown) => {
