@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   csp_report_rate_limited: { status: 429, title: 'Too many violation reports; try again later.' },
   csrf_method_not_allowed: { status: 405, title: 'This method is not allowed.' },
   csrf_method_override: { status: 400, title: 'A method override is not allowed on a GET, HEAD or OPTIONS request.' },
+  csrf_exempt_method_override: { status: 400, title: 'A method override is not allowed on a route exempt from CSRF protection.' },
   csrf_token_in_query: { status: 400, title: 'The CSRF token must not be sent in the URL.' },
   csrf_malformed_header: { status: 403, title: 'The request carries a repeated Origin or Sec-Fetch-Site header.' },
   csrf_cross_site: { status: 403, title: 'This request was sent from another site.' },

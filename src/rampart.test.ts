@@ -197,6 +197,65 @@ describe('finish', () => {
     expect(warnings).toEqual([expect.stringContaining('was not made with context.render'), expect.stringContaining('removed the public-key-pins header')]);
   });
 
+  // Each row: the handler's Cache-Control on a page that carries a CSRF token, and what is sent.
+  it.each([
+    ['nothing', undefined, 'no-store'],
+    ['no-store', 'no-store', 'no-store'],
+    ['private', 'private, max-age=0', 'private, max-age=0'],
+    ['private in capitals', 'PRIVATE', 'PRIVATE'],
+    ['no-store beside public', 'public, no-store', 'public, no-store'],
+    ['a qualified private (shared caches store all but Set-Cookie)', 'public, max-age=600, private="set-cookie"', 'private, no-store'],
+    ['a qualified private alone', 'private="Set-Cookie", max-age=600', 'private, no-store'],
+    ['a qualified no-cache', 'public, no-cache="set-cookie"', 'private, no-store'],
+    ['no-cache (stored, then revalidated: a 304 hands out the stored token)', 'no-cache', 'private, no-store'],
+    ['private inside a quoted string', 'max-age=600, ext="a, private, b"', 'private, no-store'],
+    ['no-store inside a quoted string', 'public, ext="no-store"', 'private, no-store'],
+    ['a backslash in a quoted string (readers disagree on where it ends)', 'public, ext="\\", private', 'private, no-store'],
+    ['an unterminated quoted string', 'public, ext="a, private', 'private, no-store'],
+    ['private contradicted by public', 'public, private', 'private, no-store'],
+    ['private contradicted by s-maxage', 'private, s-maxage=600', 'private, no-store'],
+    ['private glued to another word', 'max-age=60, privately', 'private, no-store'],
+    ['a value that does not parse', '"private"', 'private, no-store'],
+  ])('keeps a page with a token out of shared caches: Cache-Control %s', async (_name, handler, sent) => {
+    const security = rampart({ keys: key, logger: quiet });
+    const request = context(security.begin(incoming()));
+    request.csrfField();
+    const response = await security.finish(request, new Response('<form>', handler === undefined ? {} : { headers: { 'cache-control': handler } }));
+    expect(response.headers.get('cache-control')).toBe(sent);
+  });
+
+  // Each row: a field that a CDN obeys instead of Cache-Control, the handler's value, and what is sent.
+  it.each([
+    ['CDN-Cache-Control', 'max-age=600', 'no-store'],
+    ['CDN-Cache-Control', 'private', 'no-store'],
+    ['CDN-Cache-Control', 'no-store', 'no-store'],
+    ['CDN-Cache-Control', 'max-age=600, ext="no-store"', 'no-store'],
+    ['Cloudflare-CDN-Cache-Control', 'public, max-age=60', 'no-store'],
+    ['Akamai-Cache-Control', 'max-age=60', 'no-store'],
+    ['Surrogate-Control', 'max-age=3600', 'no-store'],
+    ['Surrogate-Control', 'no-store', 'no-store'],
+  ])('keeps a page with a token out of shared caches: %s: %s', async (name, handler, sent) => {
+    const warnings: string[] = [];
+    const security = rampart({ keys: key, logger: { warn: (message) => warnings.push(message) } });
+    const request = context(security.begin(incoming()));
+    request.csrfToken();
+    const response = await security.finish(request, new Response('{}', { headers: { 'content-type': 'application/json', [name]: handler, 'cache-control': 'private' } }));
+    expect(response.headers.get(name)).toBe(sent);
+    expect(response.headers.get('cache-control')).toBe('private');
+    if (sent !== handler) expect(warnings).toContainEqual(expect.stringContaining(`had a ${name.toLowerCase()} header`));
+  });
+
+  it('keeps a response that sets the session out of a CDN too, and leaves the CDN fields of other responses alone', async () => {
+    const security = rampart({ keys: key, logger: quiet });
+    const login = context(security.begin(incoming()));
+    (await login.session()).set('user', 'a');
+    const cdn = { 'cdn-cache-control': 'max-age=600', 'surrogate-control': 'max-age=600' };
+    const sent = await security.finish(login, new Response('ok', { headers: cdn }));
+    expect([sent.headers.get('cdn-cache-control'), sent.headers.get('surrogate-control')]).toEqual(['no-store', 'no-store']);
+    const other = await security.finish(context(security.begin(incoming())), new Response('ok', { headers: cdn }));
+    expect([other.headers.get('cdn-cache-control'), other.headers.get('surrogate-control')]).toEqual(['max-age=600', 'max-age=600']);
+  });
+
   it('copies responses whose headers are immutable', async () => {
     const security = rampart({ keys: key, logger: quiet });
     const request = context(security.begin(incoming()));

@@ -286,17 +286,32 @@ export class RequestContext {
 
   /**
    * @internal The `Cache-Control` of a response that sets a cookie or carries a token:
-   * the handler's own when it already keeps the response out of shared caches
-   * (`private` or `no-store`), else `no-store` (nothing was set) or `private, no-store`
+   * the handler's own when it already keeps the response out of shared caches (see
+   * `forbidsSharedStorage`), else `no-store` (nothing was set) or `private, no-store`
    * (a shared cache would hand one user's cookie or token to the next).
    */
   privateCacheControl(current: string | undefined): string {
     if (current === undefined) return 'no-store';
-    if (/(?:^|,)\s*(?:private|no-store)\s*(?:,|$|=)/i.test(current)) return current;
+    if (forbidsSharedStorage(current, true)) return current;
     this.#instance.warnOnce(
-      'rampart: a response that sets a cookie or carries a CSRF token had a shared-cache policy (Cache-Control without private or no-store); it was sent as "private, no-store" instead.',
+      'rampart: a response that sets a cookie or carries a CSRF token had a shared-cache policy (Cache-Control without an unqualified private or no-store); it was sent as "private, no-store" instead.',
     );
     return 'private, no-store';
+  }
+
+  /**
+   * @internal The value of a field addressed to shared caches only (`CDN-Cache-Control`,
+   * `Surrogate-Control`, any `…-Cache-Control`; see `isSharedCacheField`) on a response
+   * that sets a cookie or carries a token: the handler's own when it says an unqualified
+   * `no-store`, else `no-store`. A CDN obeys such a field instead of `Cache-Control`, so
+   * a `private` there would not keep the response out of it.
+   */
+  privateSharedCacheField(lowerName: string, current: string): string {
+    if (forbidsSharedStorage(current, false)) return current;
+    this.#instance.warnOnce(
+      `rampart: a response that sets a cookie or carries a CSRF token had a ${lowerName} header that lets a shared cache store it; it was sent as "no-store" instead.`,
+    );
+    return 'no-store';
   }
 
   /** @internal A `Set-Cookie` value the application set, as rampart lets it leave (checked, or fixed). */
@@ -348,6 +363,84 @@ export class RequestContext {
 }
 
 const NO_COOKIES: readonly string[] = Object.freeze([]);
+
+/**
+ * True for a response header that tells shared caches only how to store the response,
+ * and that they obey instead of `Cache-Control`: `CDN-Cache-Control` and the targeted
+ * fields named like it (RFC 9213: `Cloudflare-CDN-Cache-Control`, `Akamai-Cache-Control`),
+ * and `Surrogate-Control` (Fastly, Akamai, Varnish). `lowerName` is lowercase.
+ *
+ * @internal For adapters: on a response that sets a cookie or carries a token, each is
+ * replaced by `RequestContext.privateSharedCacheField`.
+ */
+export function isSharedCacheField(lowerName: string): boolean {
+  return lowerName === 'surrogate-control' || (lowerName.endsWith('-cache-control') && lowerName.length > 14);
+}
+
+/**
+ * Whether a cache policy keeps a response out of every shared cache. The directives
+ * are read by RFC 9111 §5.2 (a list of `name[=value]`, the value a token or a quoted
+ * string), so a `private` inside a quoted value is text, not a directive. What counts:
+ * an unqualified `no-store`; or, when `privateCounts` (in `Cache-Control`), an
+ * unqualified `private` that no `public` or `s-maxage` contradicts. A qualified
+ * `private="Set-Cookie"` or `no-cache="…"` lets a shared cache store everything but the
+ * fields named, and `no-cache` alone lets it store and revalidate (a 304 would hand
+ * out the stored token), so neither counts. A value that does not parse counts for
+ * nothing, and a quoted string with a backslash does not parse: RFC 9110 reads `\"` as
+ * a quote inside the string, other readers as its end, and the two would see
+ * different directives.
+ */
+function forbidsSharedStorage(value: string, privateCounts: boolean): boolean {
+  let noStore = false;
+  let isPrivate = false;
+  let sharedAllowed = false;
+  const length = value.length;
+  let position = 0;
+  // #element = [ element ] *( OWS "," OWS [ element ] ), element = token [ "=" ( token / quoted-string ) ]
+  while (position < length) {
+    position = skipListSpaces(value, position);
+    if (position === length) break;
+    if (value.charCodeAt(position) === 0x2c) {
+      position++;
+      continue;
+    }
+    const nameStart = position;
+    while (position < length && isDirectiveCharacter(value.charCodeAt(position))) position++;
+    if (position === nameStart) return false;
+    const name = value.slice(nameStart, position).toLowerCase();
+    let qualified = false;
+    position = skipListSpaces(value, position);
+    if (value.charCodeAt(position) === 0x3d) {
+      qualified = true;
+      position = skipListSpaces(value, position + 1);
+      if (value.charCodeAt(position) === 0x22) {
+        const close = value.indexOf('"', position + 1);
+        if (close === -1 || value.slice(position + 1, close).includes('\\')) return false;
+        position = close + 1;
+      } else {
+        const start = position;
+        while (position < length && isDirectiveCharacter(value.charCodeAt(position))) position++;
+        if (position === start) return false;
+      }
+      position = skipListSpaces(value, position);
+    }
+    if (position < length && value.charCodeAt(position) !== 0x2c) return false;
+    if (name === 'no-store' && !qualified) noStore = true;
+    else if (name === 'private' && !qualified) isPrivate = true;
+    else if (name === 'public' || name === 's-maxage') sharedAllowed = true;
+  }
+  return noStore || (privateCounts && isPrivate && !sharedAllowed);
+}
+
+/** RFC 9110 `tchar`. */
+function isDirectiveCharacter(code: number): boolean {
+  return (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a) || (code >= 0x30 && code <= 0x39) || (code < 0x7f && "!#$%&'*+-.^_`|~".includes(String.fromCharCode(code)));
+}
+
+function skipListSpaces(text: string, from: number): number {
+  while (from < text.length && (text.charCodeAt(from) === 0x20 || text.charCodeAt(from) === 0x09)) from++;
+  return from;
+}
 
 /**
  * The `Set-Cookie` of a CSRF binding. Persistent (400 days, the most browsers keep), so
@@ -716,11 +809,18 @@ function applyHeaders(context: RequestContext, headers: Headers, instance: Rampa
   context.appendSecurityHeaders(contentType, missing, present);
   for (let index = 0; index < missing.length; index += 2) headers.set(missing[index]!, missing[index + 1]!);
   for (const cookie of cookies) headers.append('set-cookie', cookie);
-  // A cache must never hand one user's cookie or CSRF token to another.
+  // A cache must never hand one user's cookie or CSRF token to another: neither the
+  // browser's own nor a shared one, which obeys its own field when there is one.
   if (cookies.length > 0 || context.privateResponse) {
     const current = headers.get('cache-control') ?? undefined;
     const policy = context.privateCacheControl(current);
     if (policy !== current) headers.set('cache-control', policy);
+    for (const name of present) {
+      if (!isSharedCacheField(name)) continue;
+      const field = headers.get(name)!;
+      const fixed = context.privateSharedCacheField(name, field);
+      if (fixed !== field) headers.set(name, fixed);
+    }
   }
 }
 

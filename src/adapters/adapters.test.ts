@@ -45,6 +45,11 @@ function ownHeaders(): [string, string][] {
 
 /** `/cookies` sets these itself (the first without any flag), and stores a user in the session. */
 const APP_COOKIES = ['theme=dark', 'lang=en; Secure; HttpOnly; SameSite=Strict'];
+/** `/cookies` also asks CDNs to store it: the fields they obey instead of Cache-Control. */
+const SHARED_CACHE_FIELDS: [string, string][] = [
+  ['cdn-cache-control', 'public, max-age=600'],
+  ['surrogate-control', 'max-age=600'],
+];
 async function storeUser(context: RequestContext): Promise<void> {
   (await context.session()).set('user', 'alice');
 }
@@ -72,6 +77,7 @@ async function honoServer(middleware: typeof rampartHono): Promise<Server> {
     app.get('/cookies', async (c) => {
       await storeUser(c.get('rampart'));
       for (const cookie of APP_COOKIES) c.header('set-cookie', cookie, { append: true });
+      for (const [field, value] of SHARED_CACHE_FIELDS) c.header(field, value);
       return c.text('ok');
     });
     // Hono's default error handler leaks nothing but says 500; we only check our own codes pass through.
@@ -93,6 +99,7 @@ const builders: Record<string, () => Promise<Server>> = {
         if (route === '/cookies') {
           await storeUser(context);
           res.setHeader('set-cookie', APP_COOKIES);
+          for (const [field, value] of SHARED_CACHE_FIELDS) res.setHeader(field, value);
           res.end('ok');
           return;
         }
@@ -112,6 +119,7 @@ const builders: Record<string, () => Promise<Server>> = {
     app.get('/cookies', async (req, res) => {
       await storeUser(req.rampart);
       for (const cookie of APP_COOKIES) res.append('Set-Cookie', cookie);
+      for (const [field, value] of SHARED_CACHE_FIELDS) res.set(field, value);
       res.send('ok');
     });
     app.get('/context', (req, res) => {
@@ -132,6 +140,7 @@ const builders: Record<string, () => Promise<Server>> = {
     app.get('/cookies', async (request, reply) => {
       await storeUser(request.rampart);
       reply.header('set-cookie', APP_COOKIES);
+      for (const [field, value] of SHARED_CACHE_FIELDS) reply.header(field, value);
       return 'ok';
     });
     await app.ready();
@@ -152,6 +161,7 @@ const builders: Record<string, () => Promise<Server>> = {
         await storeUser(context);
         const headers = new Headers();
         for (const cookie of APP_COOKIES) headers.append('set-cookie', cookie);
+        for (const [field, value] of SHARED_CACHE_FIELDS) headers.set(field, value);
         return new Response('ok', { headers });
       }
       return Response.json({ nonce: context.nonce, same: true });
@@ -206,6 +216,8 @@ describe.each(Object.keys(builders))('%s adapter', (name) => {
     expect(cookies).toContain('theme=dark; Secure; HttpOnly; SameSite=Lax');
     expect(cookies).toContain('lang=en; Secure; HttpOnly; SameSite=Strict');
     expect(response.headers.get('cache-control')).toBe('no-store');
+    // A CDN obeys its own field over Cache-Control: neither may let it store the cookie.
+    for (const [field] of SHARED_CACHE_FIELDS) expect(response.headers.get(field)).toBe('no-store');
     expect(cookies.find((cookie) => cookie.startsWith('__Host-session='))).toMatch(/^__Host-session=[A-Za-z0-9_-]{40,}; Path=\/; Secure; HttpOnly; SameSite=Lax$/);
   });
 

@@ -38,6 +38,15 @@ describe('parsing the Cookie header', () => {
     expect(parseCookieList('s=a; t=1; s=b')).toEqual([['s', 'a'], ['t', '1'], ['s', 'b']]);
   });
 
+  it('lists a name written with spaces or tabs around it as the same name (duplicate checks must count it)', () => {
+    // Why the CSRF and session duplicate checks search for the name, not for "name=".
+    expect(parseCookieList('__Host-csrf=A; __Host-csrf =B;\t__Host-csrf\t=C')).toEqual([
+      ['__Host-csrf', 'A'],
+      ['__Host-csrf', 'B'],
+      ['__Host-csrf', 'C'],
+    ]);
+  });
+
   it('finds one cookie without a map', () => {
     expect(getCookie('a=1; b=2; b=3', 'b')).toBe('2');
     expect(getCookie('a=1', 'b')).toBeUndefined();

@@ -5,7 +5,10 @@ import { RampartError } from '../errors.ts';
 import { generateKey } from '../keys.ts';
 import { rampart, RequestContext, type Rampart, type RampartOptions } from '../rampart.ts';
 import { checkSignals, type GateConfig } from './gate.ts';
-import { multipartToken, urlencodedToken, type FormToken } from './form.ts';
+import { MultipartParser } from '../uploads/multipart.ts';
+import { memoryStorage } from '../uploads/storage.ts';
+import { uploads } from '../uploads/uploads.ts';
+import { multipartToken, parseContentType, urlencodedToken, type FormToken } from './form.ts';
 import { readJson } from './json.ts';
 import { CsrfTokens, newBinding, decodeBinding } from './token.ts';
 
@@ -404,8 +407,8 @@ describe('urlencoded bodies', () => {
 
   it('multipartToken asks for more until a part is complete', () => {
     const text = '--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\nabc';
-    expect(multipartToken(new TextEncoder().encode(text), 'b', false)).toBe('more');
-    expect(multipartToken(new TextEncoder().encode(`${text}\r\n--b--`), 'b', false)).toEqual({ token: 'abc' });
+    expect(multipartToken(new TextEncoder().encode(text), 'b', 'partial')).toBe('more');
+    expect(multipartToken(new TextEncoder().encode(`${text}\r\n--b--`), 'b', 'partial')).toEqual({ token: 'abc' });
   });
 
   it('multipartToken reads the same part headers alike every time, among many others', () => {
@@ -414,7 +417,8 @@ describe('urlencoded bodies', () => {
     // Each body twice in a row (the second time from what was kept), and more distinct
     // headers than are kept: some are read again after being forgotten.
     const cases: [string, FormToken][] = [
-      ['Content-Disposition: form-data; name="csrf_token"', { token: 'x' }],
+      // Two csrf_token parts, "x" then "tok".
+      ['Content-Disposition: form-data; name="csrf_token"', { missing: 'csrf_token_conflict' }],
       ['Content-Disposition: form-data; name="note"', { token: 'tok' }],
       ['Content-Disposition: form-data; name="note"; filename="a"', { missing: 'csrf_token_missing_before_file' }],
       ['Content-Disposition: form-data; name="note"; filename*=UTF-8\'\'a', { missing: 'csrf_token_missing_before_file' }],
@@ -424,7 +428,7 @@ describe('urlencoded bodies', () => {
       for (let index = 0; index < 300; index++) {
         for (const [headers, expected] of cases) {
           const distinct = headers.replace('name="note"', `name="note${index}"`);
-          for (let time = 0; time < 2; time++) expect(multipartToken(body(distinct), 'b', true), distinct).toEqual(expected);
+          for (let time = 0; time < 2; time++) expect(multipartToken(body(distinct), 'b', 'body'), distinct).toEqual(expected);
         }
       }
     }
@@ -438,7 +442,7 @@ describe('urlencoded bodies', () => {
       ...field,
       ...encode('\r\n--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\ntok\r\n--b\r\nContent-Disposition: form-data; name="f"; filename="a"\r\n\r\nx\r\n--b--'),
     ]);
-    expect(multipartToken(body, 'b', true)).toEqual({ token: 'tok' });
+    expect(multipartToken(body, 'b', 'body')).toEqual({ token: 'tok' });
   });
 });
 
@@ -525,4 +529,267 @@ describe('readJson', () => {
     const invalidUtf8 = new Request('https://app.example/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: new Uint8Array([0x22, 0xff, 0x22]) });
     await expect(readJson(invalidUtf8)).rejects.toMatchObject({ code: 'json_malformed', status: 400 });
   });
+});
+
+describe('review: method overrides hidden by encoding, and on exempt routes', () => {
+  it.each([
+    ['a percent-encoded _method (qs decodes it)', '/echo?%5Fmethod=DELETE'],
+    ['a lowercase escape and capitals', '/echo?a=1&%5fMETHOD=DELETE'],
+    ['every letter escaped', '/echo?%5F%6D%65%74%68%6F%64=PUT'],
+    ['qs array syntax', '/echo?_method[]=DELETE'],
+    ['qs array syntax, escaped', '/echo?%5Fmethod%5B%5D=DELETE'],
+    ['no value', '/echo?_method'],
+  ])('refuses %s on GET', async (_name, path) => {
+    const { security } = setup();
+    expect((await send(security, { method: 'GET', path })).code).toBe('csrf_method_override');
+  });
+
+  it.each(['/echo?q=%20', '/echo?x_method=1', '/echo?_methods=1', '/echo?_method+=1', '/echo?q=_method', '/echo?q=%5Fmethod'])('lets GET %s through (no _method parameter)', async (path) => {
+    const { security } = setup();
+    expect((await send(security, { method: 'GET', path })).context).toBeDefined();
+  });
+
+  it.each([
+    ['percent-encoded', (token: string) => `/echo?%63srf_token=${token}`],
+    ['an escaped underscore', (token: string) => `/echo?csrf%5Ftoken=${token}`],
+  ])('refuses a token in the query, %s', async (_name, build) => {
+    const { security } = setup();
+    const { token, cookie } = await page(security);
+    expect((await send(security, { path: build(token), headers: { cookie, 'x-csrf-token': token, ...SAME_ORIGIN } })).code).toBe('csrf_token_in_query');
+  });
+
+  it('does not take csrf_token as a query value for a token', async () => {
+    const { security } = setup();
+    const { token, cookie } = await page(security);
+    expect((await send(security, { path: '/echo?q=csrf_token', headers: { cookie, 'x-csrf-token': token, ...SAME_ORIGIN } })).context).toBeDefined();
+  });
+
+  const boundary = 'hook';
+  const multipart = (...parts: string[]): string => `${parts.map((part) => `--${boundary}\r\n${part}\r\n`).join('')}--${boundary}--\r\n`;
+  const field = (name: string, value: string): string => `Content-Disposition: form-data; name="${name}"\r\n\r\n${value}`;
+  const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+  const MULTIPART = { 'content-type': `multipart/form-data; boundary=${boundary}` };
+  const CROSS_SITE = { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' };
+
+  // Each row: a cross-site request to the exempt POST /webhooks/stripe, and the code expected (undefined: it passes).
+  it.each<[string, Sent, string | undefined]>([
+    ['a plain webhook', { headers: FORM, body: 'type=charge.succeeded' }, undefined],
+    ['a JSON webhook that mentions _method', { headers: { 'content-type': 'application/json' }, body: '{"_method":"DELETE"}' }, undefined],
+    ['a multipart webhook', { headers: MULTIPART, body: multipart(field('from', 'a@example.com')) }, undefined],
+    ['_method in the query', { path: '/webhooks/stripe?_method=DELETE' }, 'csrf_exempt_method_override'],
+    ['_method in the query, percent-encoded', { path: '/webhooks/stripe?%5Fmethod=DELETE' }, 'csrf_exempt_method_override'],
+    ['X-HTTP-Method-Override', { headers: { 'x-http-method-override': 'DELETE' } }, 'csrf_exempt_method_override'],
+    ['X-HTTP-Method', { headers: { 'x-http-method': 'DELETE' } }, 'csrf_exempt_method_override'],
+    ['X-Method-Override', { headers: { 'x-method-override': 'DELETE' } }, 'csrf_exempt_method_override'],
+    ['_method in a urlencoded body', { headers: FORM, body: 'type=x&_method=DELETE' }, 'csrf_exempt_method_override'],
+    ['_method in a urlencoded body, percent-encoded', { headers: FORM, body: 'type=x&%5Fmethod=DELETE' }, 'csrf_exempt_method_override'],
+    ['_method at the end of a long urlencoded body', { headers: FORM, body: `pad=${'x'.repeat(200_000)}&_method=DELETE` }, 'csrf_exempt_method_override'],
+    ['a urlencoded body too large to read whole', { headers: FORM, body: `pad=${'x'.repeat(1024 * 1024)}&_method=DELETE` }, 'csrf_form_too_large'],
+    ['_method in a multipart body', { headers: MULTIPART, body: multipart(field('from', 'a'), field('_method', 'DELETE')) }, 'csrf_exempt_method_override'],
+    ['_METHOD in a multipart body', { headers: MULTIPART, body: multipart(field('_METHOD', 'DELETE')) }, 'csrf_exempt_method_override'],
+    ['a multipart body with a broken boundary', { headers: { 'content-type': 'multipart/form-data; boundary=a; boundary=b' }, body: multipart(field('_method', 'DELETE')) }, 'csrf_form_malformed'],
+    ['a multipart body whose framing is broken', { headers: MULTIPART, body: `--${boundary}\r\nX-Nothing: 1\r\n\r\nx\r\n--${boundary}--` }, 'csrf_form_malformed'],
+  ])('exempt route: %s', async (_name, request, code) => {
+    const { security } = setup({ csrf: { exempt: ['POST /webhooks/stripe'] } });
+    const result = await send(security, { path: '/webhooks/stripe', ...request, headers: { ...CROSS_SITE, ...request.headers } });
+    expect(result.code).toBe(code);
+  });
+
+  it('exempt route: a multipart _method after the first file is not looked for (documented)', async () => {
+    const { security } = setup({ csrf: { exempt: ['POST /webhooks/stripe'] } });
+    const body = multipart(`Content-Disposition: form-data; name="a"; filename="a.txt"\r\n\r\nx`, field('_method', 'DELETE'));
+    expect((await send(security, { path: '/webhooks/stripe', headers: { ...CROSS_SITE, ...MULTIPART }, body })).context).toBeDefined();
+  });
+
+  it('exempt route: reports in report-only mode, and lets the body through untouched', async () => {
+    const { security, refusals } = setup({ csrf: { exempt: ['POST /webhooks/stripe'], reportOnly: true } });
+    const request = new Request(`${ORIGIN}/webhooks/stripe`, { method: 'POST', headers: { ...CROSS_SITE, ...FORM }, body: 'a=1&_method=DELETE' });
+    expect(await security.begin(new FetchIncoming(request, undefined, true))).toBeInstanceOf(RequestContext);
+    expect(await request.text()).toBe('a=1&_method=DELETE');
+    expect(refusals).toEqual(['csrf_exempt_method_override']);
+  });
+});
+
+describe('review: a second binding cookie written with spaces around its name', () => {
+  it.each([
+    ['a space before =', (victim: string, attacker: string) => `${victim}; ${attacker.replace('=', ' =')}`],
+    ['a tab before =', (victim: string, attacker: string) => `${victim}; ${attacker.replace('=', '\t=')}`],
+    ['the spaced one first', (victim: string, attacker: string) => `${attacker.replace('=', ' =')}; ${victim}`],
+    ['both spaced', (victim: string, attacker: string) => `${victim.replace('=', ' =')}; ${attacker.replace('=', ' =')}`],
+  ])('refuses %s', async (_name, build) => {
+    const { security } = setup();
+    const victim = await page(security);
+    const attacker = await page(security);
+    const cookie = build(victim.cookie, attacker.cookie);
+    expect((await send(security, { headers: { cookie, 'x-csrf-token': victim.token, ...SAME_ORIGIN } })).code).toBe('csrf_duplicate_cookie');
+  });
+
+  it('accepts the same binding twice, and a name that merely contains it', async () => {
+    const { security } = setup();
+    const { token, cookie } = await page(security);
+    for (const header of [`${cookie}; ${cookie.replace('=', ' =')}`, `x${cookie}; ${cookie}`, `a=__Host-csrf; ${cookie}`]) {
+      expect((await send(security, { headers: { cookie: header, 'x-csrf-token': token, ...SAME_ORIGIN } })).context, header).toBeDefined();
+    }
+  });
+});
+
+describe('review: the CSRF reader and the upload parser read multipart bodies alike', () => {
+  const B = 'xYz';
+  const encode = (text: string): Uint8Array => Uint8Array.from(text, (character) => character.charCodeAt(0));
+  const disposition = (name: string): string => `Content-Disposition: form-data; name="${name}"`;
+  const part = (headers: string, value: string): string => `--${B}\r\n${headers}\r\n\r\n${value}\r\n`;
+  const close = `--${B}--\r\n`;
+  const token = part(disposition('csrf_token'), 'TOKEN');
+  const file = part(`${disposition('f')}; filename="a.txt"\r\nContent-Type: text/plain`, 'data');
+
+  /**
+   * What the token search must answer, derived from what the upload parser reads of the
+   * body. Framing the upload parser refuses after the token is its own to report
+   * (`upload_malformed`, `upload_truncated`): the CSRF reader answers the token.
+   */
+  function byUploadParser(body: Uint8Array): FormToken {
+    const parts: { name: string; file: boolean; value: string; ended: boolean }[] = [];
+    let failed = false;
+    try {
+      const parser = new MultipartParser(B, {
+        onPart: (info) => void parts.push({ name: info.name, file: info.filename !== undefined, value: '', ended: false }),
+        onData: (bytes) => void (parts.at(-1)!.value += String.fromCharCode(...bytes)),
+        onPartEnd: () => void (parts.at(-1)!.ended = true),
+      });
+      parser.write(body);
+      parser.end();
+    } catch (error) {
+      if (!(error instanceof RampartError)) throw error;
+      failed = true;
+    }
+    let found: string | undefined;
+    for (const { name, file: isFile, value, ended } of parts) {
+      if (isFile) return found === undefined ? { missing: 'csrf_token_missing_before_file' } : { token: found };
+      if (!ended) return found === undefined ? { missing: 'csrf_form_malformed' } : { token: found };
+      if (name !== 'csrf_token') continue;
+      if (found !== undefined && value !== found) return { missing: 'csrf_token_conflict' };
+      found = value;
+    }
+    if (found !== undefined) return { token: found };
+    return failed ? { missing: 'csrf_form_malformed' } : { missing: 'csrf_token_missing' };
+  }
+
+  // Each row: a body, and what both must read of it.
+  it.each<[string, string, FormToken]>([
+    ['a browser form', token + part(disposition('title'), 'hi') + file + close, { token: 'TOKEN' }],
+    ['a CRLF before the first delimiter', `\r\n${token}${close}`, { token: 'TOKEN' }],
+    ['a text preamble', `this is a preamble\r\n${token}${close}`, { token: 'TOKEN' }],
+    ['a body opening with a longer boundary', `--${B}X\r\n${disposition('csrf_token')}\r\n\r\nTOKEN\r\n${close}`, { missing: 'csrf_form_malformed' }],
+    ['only the close delimiter', close, { missing: 'csrf_token_missing' }],
+    ['an empty body', '', { missing: 'csrf_form_malformed' }],
+    ['no close delimiter', part(disposition('a'), '1'), { missing: 'csrf_form_malformed' }],
+    ['the token part unfinished', token, { missing: 'csrf_form_malformed' }],
+    ['truncated after the token (the upload parser refuses it)', `${token}--${B}`, { token: 'TOKEN' }],
+    ['the token after fields', part(disposition('a'), '1') + part(disposition('b'), '2') + token + close, { token: 'TOKEN' }],
+    ['a file first', file + token + close, { missing: 'csrf_token_missing_before_file' }],
+    ['two tokens that differ', token + part(disposition('csrf_token'), 'OTHER') + close, { missing: 'csrf_token_conflict' }],
+    ['two tokens that differ, a field between', token + part(disposition('x'), '1') + part(disposition('csrf_token'), 'OTHER') + file + close, { missing: 'csrf_token_conflict' }],
+    ['the same token twice', token + token + close, { token: 'TOKEN' }],
+    ['a second token after the first file', token + file + part(disposition('csrf_token'), 'OTHER') + close, { token: 'TOKEN' }],
+    ['content that resembles a delimiter', part(disposition('a'), `1\r\n--${B}X`) + token + close, { missing: 'csrf_form_malformed' }],
+    ['a broken part after the token (the upload parser refuses it)', token + part(`${disposition('a')}\r\n${disposition('b')}`, '1') + close, { token: 'TOKEN' }],
+    ['LF line endings', `--${B}\n${disposition('csrf_token')}\n\nTOKEN\n${close}`, { missing: 'csrf_form_malformed' }],
+    ['transport padding after the delimiter', `--${B}  \r\n${disposition('csrf_token')}\r\n\r\nTOKEN\r\n${close}`, { missing: 'csrf_form_malformed' }],
+    ['an empty header block', `--${B}\r\n\r\nTOKEN\r\n${close}`, { missing: 'csrf_form_malformed' }],
+    ['Content-Disposition twice', part(`${disposition('x')}\r\n${disposition('csrf_token')}`, 'TOKEN') + close, { missing: 'csrf_form_malformed' }],
+    ['Content-Type twice', part(`${disposition('csrf_token')}\r\nContent-Type: text/plain\r\nContent-Type: text/html`, 'TOKEN') + close, { missing: 'csrf_form_malformed' }],
+    ['a header line without a colon', part(`${disposition('csrf_token')}\r\njunk`, 'TOKEN') + close, { missing: 'csrf_form_malformed' }],
+    ['a folded header line', part(`Content-Disposition: form-data;\r\n name="csrf_token"`, 'TOKEN') + close, { missing: 'csrf_form_malformed' }],
+    ['a bare CR in a header line', part(`${disposition('csrf_token')}\rX-A: 1`, 'TOKEN') + close, { missing: 'csrf_form_malformed' }],
+    ['a header name with a space', part(`${disposition('csrf_token')}\r\nX A: 1`, 'TOKEN') + close, { missing: 'csrf_form_malformed' }],
+    ['Content-Transfer-Encoding: base64', part(`${disposition('csrf_token')}\r\nContent-Transfer-Encoding: base64`, 'VE9LRU4=') + close, { missing: 'csrf_form_malformed' }],
+    ['Content-Transfer-Encoding: binary', part(`${disposition('csrf_token')}\r\nContent-Transfer-Encoding: binary`, 'TOKEN') + close, { token: 'TOKEN' }],
+    ['a disposition that is not form-data', part('Content-Disposition: attachment; name="csrf_token"', 'TOKEN') + close, { missing: 'csrf_form_malformed' }],
+    ['a disposition without a name', part('Content-Disposition: form-data; filename="a"', 'x') + close, { missing: 'csrf_form_malformed' }],
+    ['name given twice', part('Content-Disposition: form-data; name="x"; name="csrf_token"', 'TOKEN') + close, { missing: 'csrf_form_malformed' }],
+    ['name= inside another quoted parameter', part('Content-Disposition: form-data; x="; name=csrf_token"; name="note"', 'TOKEN') + close, { missing: 'csrf_token_missing' }],
+    ['filename= inside another quoted parameter', part('Content-Disposition: form-data; name="note"; x="; filename=a"', 'x') + token + close, { token: 'TOKEN' }],
+    ['filename* alone', part(`Content-Disposition: form-data; name="f"; filename*=UTF-8''a.txt`, 'x') + token + close, { missing: 'csrf_token_missing_before_file' }],
+    ['an empty filename (an empty file input)', part('Content-Disposition: form-data; name="f"; filename=""', '') + token + close, { missing: 'csrf_token_missing_before_file' }],
+    ['capitals and spacing', part('CONTENT-DISPOSITION:\tFORM-DATA ;  NAME = "csrf_token" ', 'TOKEN') + close, { token: 'TOKEN' }],
+    ['an unquoted name', part('Content-Disposition: form-data; name=csrf_token', 'TOKEN') + close, { token: 'TOKEN' }],
+    ['a name that only starts like the field', part(disposition('csrf_token\u00e9'), 'TOKEN') + close, { missing: 'csrf_token_missing' }],
+    ['an epilogue', token + close + 'epilogue', { token: 'TOKEN' }],
+  ])('%s', (_name, text, expected) => {
+    const body = encode(text);
+    expect(byUploadParser(body), 'upload parser').toEqual(expected);
+    expect(multipartToken(body, B, 'body'), 'CSRF reader').toEqual(expected);
+  });
+
+  it('passes a form whose body opens with CRLF, end to end', async () => {
+    const { security } = setup();
+    const { token: value, cookie } = await page(security);
+    const body = `\r\n--${B}\r\n${disposition('csrf_token')}\r\n\r\n${value}\r\n${close}`;
+    expect((await send(security, { headers: { cookie, 'content-type': `multipart/form-data; boundary=${B}` }, body })).context).toBeDefined();
+  });
+
+  it('refuses two different tokens in a multipart form, end to end, and keeps a token followed by a large field', async () => {
+    const { security } = setup();
+    const { token: value, cookie } = await page(security);
+    const other = (await page(security, cookie)).token;
+    const headers = { cookie, 'content-type': `multipart/form-data; boundary=${B}` };
+    const twice = part(disposition('csrf_token'), value) + part(disposition('csrf_token'), other) + close;
+    expect((await send(security, { headers, body: twice })).code).toBe('csrf_token_conflict');
+    // Past the 64 KiB that are read, nothing is looked for: the token stands.
+    const large = part(disposition('csrf_token'), value) + part(disposition('text'), 'x'.repeat(100_000)) + part(disposition('csrf_token'), other) + close;
+    expect((await send(security, { headers, body: large })).context).toBeDefined();
+  });
+});
+
+describe('review: the boundary parameter, read as a proxy reads it', () => {
+  // Each row: a Content-Type, and the boundary (undefined: none every reader agrees on).
+  it.each<[string, string | undefined]>([
+    ['multipart/form-data; boundary=AAA', 'AAA'],
+    ['multipart/form-data; boundary="AAA"', 'AAA'],
+    ['Multipart/Form-Data; BOUNDARY=AAA', 'AAA'],
+    ['multipart/form-data;boundary=AAA;charset=utf-8', 'AAA'],
+    ['multipart/form-data; charset=utf-8; boundary=AAA', 'AAA'],
+    ['multipart/form-data ;  boundary = AAA ;', 'AAA'],
+    ['multipart/form-data; ; boundary=AAA', 'AAA'],
+    ['multipart/form-data; boundary="a b:c"', 'a b:c'],
+    ['multipart/form-data; boundary=----=_Part_0.12', '----=_Part_0.12'],
+    ['multipart/form-data; x="; boundary=AAA; y="; boundary=BBB', 'BBB'],
+    ['multipart/form-data; x="; boundary=AAA"; boundary=BBB', 'BBB'],
+    ['multipart/form-data; x="boundary=AAA"', undefined],
+    ['multipart/form-data; boundary=AAA; boundary=BBB', undefined],
+    ['multipart/form-data; boundary=AAA; Boundary="AAA"', undefined],
+    ['multipart/form-data; boundary=AAA, multipart/form-data; boundary=BBB', undefined],
+    ['multipart/form-data; x="\\"; boundary=AAA"; boundary=BBB', undefined],
+    ['multipart/form-data; x="unterminated; boundary=AAA', undefined],
+    ['multipart/form-data; boundary', undefined],
+    ['multipart/form-data; boundary=', undefined],
+    ['multipart/form-data; boundary=AAA junk', undefined],
+    ['multipart/form-data; boundary=AAA\u00a0', undefined],
+    ['multipart/form-data; boundary="AAA"x', undefined],
+    ['multipart/form-data', undefined],
+  ])('%j', (value, boundary) => {
+    expect(parseContentType(value)).toEqual({ type: 'multipart/form-data', boundary });
+  });
+
+  const body = (boundary: string, value: string): string => `--${boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n${value}\r\n--${boundary}--\r\n`;
+
+  it('reads the token with the boundary outside the quoted value, end to end', async () => {
+    const { security } = setup();
+    const { token, cookie } = await page(security);
+    const type = 'multipart/form-data; x="; boundary=AAA; y="; boundary=BBB';
+    expect((await send(security, { headers: { cookie, 'content-type': type }, body: body('BBB', token) })).context).toBeDefined();
+    expect((await send(security, { headers: { cookie, 'content-type': type }, body: body('AAA', token) })).code).toBe('csrf_form_malformed');
+  });
+
+  it.each(['multipart/form-data; boundary=AAA; boundary=BBB', 'multipart/form-data; boundary=AAA; boundary=AAA'])(
+    'refuses two boundaries (%j): csrf_form_malformed, and upload_boundary_invalid in uploads',
+    async (type) => {
+      const { security } = setup();
+      const { token, cookie } = await page(security);
+      expect((await send(security, { headers: { cookie, 'content-type': type }, body: body('AAA', token) })).code).toBe('csrf_form_malformed');
+      const receiver = uploads({ storage: memoryStorage(), allowedTypes: ['text/plain'] });
+      const upload = new Request(`${ORIGIN}/upload`, { method: 'POST', headers: { 'content-type': type }, body: body('AAA', 'x') });
+      await expect(receiver.receive(upload)).rejects.toMatchObject({ code: 'upload_boundary_invalid' });
+    },
+  );
 });

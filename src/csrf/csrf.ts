@@ -15,8 +15,17 @@ import { describe, isPlainObject, rejectUnknownKeys } from '../_internal/describ
 import { getCookie, parseCookieList } from '../cookies/parse.ts';
 import type { RampartErrorCode } from '../errors.ts';
 import type { Keyring } from '../keys.ts';
-import { checkSafeMethod, checkSignals, isRefusedMethod, SAFE_METHODS, type GateConfig, type Passed } from './gate.ts';
-import { isValidBoundary, multipartToken, parseContentType, urlencodedToken, type FormToken } from './form.ts';
+import { checkSafeMethod, checkSignals, hasMethodOverride, isRefusedMethod, queryHasToken, SAFE_METHODS, type GateConfig, type Passed } from './gate.ts';
+import {
+  isValidBoundary,
+  multipartHasMethodOverride,
+  multipartToken,
+  parseContentType,
+  urlencodedHasMethodOverride,
+  urlencodedToken,
+  type FormToken,
+  type PrefixExtent,
+} from './form.ts';
 import { CsrfTokens, decodeBinding, type TokenFailure } from './token.ts';
 
 /** Options of CSRF protection: `rampart({ csrf: { ... } })`, or `csrf: false` to turn it off. */
@@ -32,7 +41,11 @@ export interface CsrfOptions {
   readonly allowSameSite?: boolean;
   /** Other exact origins whose requests pass the origin check (a token is still required in strict mode). */
   readonly trustedOrigins?: readonly string[];
-  /** Routes not checked, as exact `"METHOD /path"` strings (no prefixes, no normalisation). */
+  /**
+   * Routes not checked, as exact `"METHOD /path"` strings (no prefixes, no normalisation).
+   * A request to one that asks to be routed as another method (`_method`, an override
+   * header) is refused: the exemption holds for the method as sent.
+   */
   readonly exempt?: readonly string[];
   /** Seconds a token stays valid. Default 86400 (a day); the binding cookie ends sooner on logout. */
   readonly maxAge?: number;
@@ -175,8 +188,8 @@ export class Csrf {
     if (isRefusedMethod(method)) return this.#refuse(request, 'csrf_method_not_allowed', undefined, undefined);
     const query = request.target.indexOf('?');
     const path = query === -1 ? request.target : request.target.slice(0, query);
-    if (this.#exempt.size > 0 && this.#exempt.has(`${method} ${path}`)) return PASSED;
-    if (query !== -1 && /[?&]csrf_token=/.test(request.target.slice(query))) return this.#refuse(request, 'csrf_token_in_query', undefined, undefined);
+    if (this.#exempt.size > 0 && this.#exempt.has(`${method} ${path}`)) return this.#checkExempt(request);
+    if (query !== -1 && queryHasToken(request.target.slice(query + 1))) return this.#refuse(request, 'csrf_token_in_query', undefined, undefined);
 
     const passed = checkSignals(request, this.#gate, siteOrigin);
     if (!isPass(passed)) return this.#refuse(request, passed, undefined, undefined);
@@ -202,12 +215,7 @@ export class Csrf {
     if (type === 'multipart/form-data' && headerToken === undefined) {
       if (!isValidBoundary(boundary)) return this.#refuse(request, 'csrf_form_malformed', passed, binding);
       return request
-        .peekBody(MULTIPART_PREAMBLE_BYTES, (prefix, complete): FormToken => {
-          if (prefix.length <= MULTIPART_PREAMBLE_BYTES) return multipartToken(prefix, boundary, complete);
-          // Only the first 64 KiB count, however the bytes arrived.
-          const found = multipartToken(prefix.subarray(0, MULTIPART_PREAMBLE_BYTES), boundary, false);
-          return found === 'more' ? { missing: 'csrf_token_missing' } : found;
-        })
+        .peekBody(MULTIPART_PREAMBLE_BYTES, (prefix, complete): FormToken => multipartWindow(prefix, complete, (bytes, extent) => multipartToken(bytes, boundary, extent)))
         .then((found) => {
           // No token within the first 64 KiB: the form was not built with the token first.
           if (found === 'too_large') return this.#refuse(request, 'csrf_token_missing', passed, binding);
@@ -219,6 +227,41 @@ export class Csrf {
     return this.#verify(request, headerToken, binding, passed);
   }
 
+  /**
+   * An exempt route: nothing is checked but that the request stays the method it was
+   * exempted as. Override middleware (Express's method-override, Hono's methodOverride)
+   * would route `POST /webhooks/stripe?_method=DELETE` to the DELETE handler of that
+   * path, which no exemption covers, with no check at all; so every override signal is
+   * refused here: a header, `_method` in the query, or a `_method` field in a form body
+   * (urlencoded: all of it, up to `maxFormBytes`; multipart: the fields before the
+   * first file, within the first 64 KiB, as for the token).
+   */
+  #checkExempt(request: CsrfRequest): CsrfOutcome | Promise<CsrfOutcome> {
+    if (hasMethodOverride(request.target, request)) return this.#refuse(request, 'csrf_exempt_method_override', undefined, undefined);
+    const contentType = request.header('content-type');
+    if (contentType === undefined) return PASSED;
+    const { type, boundary } = parseContentType(contentType);
+    if (type === 'application/x-www-form-urlencoded') {
+      return request
+        .peekBody(this.#maxFormBytes, (prefix, complete) => (complete ? urlencodedHasMethodOverride(prefix) : 'more'))
+        .then((found) => {
+          // Unread, a `_method` at its end could not be ruled out.
+          if (found === 'too_large') return this.#refuse(request, 'csrf_form_too_large', undefined, undefined);
+          return found ? this.#refuse(request, 'csrf_exempt_method_override', undefined, undefined) : PASSED;
+        });
+    }
+    if (type === 'multipart/form-data') {
+      if (!isValidBoundary(boundary)) return this.#refuse(request, 'csrf_form_malformed', undefined, undefined);
+      return request
+        .peekBody(MULTIPART_PREAMBLE_BYTES, (prefix, complete) => multipartWindow(prefix, complete, (bytes, extent) => multipartHasMethodOverride(bytes, boundary, extent)))
+        .then((found) => {
+          if (found === 'malformed') return this.#refuse(request, 'csrf_form_malformed', undefined, undefined);
+          return found === true ? this.#refuse(request, 'csrf_exempt_method_override', undefined, undefined) : PASSED;
+        });
+    }
+    return PASSED;
+  }
+
   #verify(request: CsrfRequest, token: string | undefined, binding: Uint8Array | undefined, passed: Passed): CsrfOutcome {
     if (token === undefined || token === '') return this.#refuse(request, 'csrf_token_missing', passed, binding);
     if (binding === undefined) return this.#refuse(request, 'csrf_cookie_missing', passed, binding);
@@ -228,15 +271,24 @@ export class Csrf {
     return this.#refuse(request, code, passed, binding);
   }
 
-  /** The request's binding: its bytes, none, or `'duplicate'` when several different ones came. */
+  /**
+   * The request's binding: its bytes, none, or `'duplicate'` when several different
+   * ones came. Only this host can set a `__Host-` cookie: two different ones mean
+   * something is wrong.
+   */
   #binding(cookieHeader: string | undefined): Uint8Array | undefined | 'duplicate' {
     if (!cookieHeader) return undefined;
-    const first = cookieHeader.indexOf(`${BINDING_COOKIE}=`);
+    const first = cookieHeader.indexOf(BINDING_COOKIE);
     if (first === -1) return undefined;
-    const value = getCookie(cookieHeader, BINDING_COOKIE);
-    if (cookieHeader.indexOf(`${BINDING_COOKIE}=`, first + 1) !== -1) {
-      // Only this host can set a __Host- cookie: two different ones mean something is wrong.
-      for (const [name, other] of parseCookieList(cookieHeader)) if (name === BINDING_COOKIE && other !== value) return 'duplicate';
+    // The name written once: at most one pair has it. Not `__Host-csrf=`: the parser
+    // trims spaces and tabs around names, so `__Host-csrf =B` is the same cookie.
+    if (cookieHeader.indexOf(BINDING_COOKIE, first + BINDING_COOKIE.length) === -1) return decodeBinding(getCookie(cookieHeader, BINDING_COOKIE));
+    // Decided from the parsed pairs, as the session decides about its own cookie.
+    let value: string | undefined;
+    for (const [name, other] of parseCookieList(cookieHeader)) {
+      if (name !== BINDING_COOKIE) continue;
+      if (value !== undefined && other !== value) return 'duplicate';
+      value = other;
     }
     return decodeBinding(value);
   }
@@ -254,6 +306,15 @@ export class Csrf {
     });
     return this.#reportOnly ? { ok: true, binding } : { ok: false, code, passed, binding };
   }
+}
+
+/**
+ * Reads a multipart prefix with `read`: only the first 64 KiB count, however the bytes
+ * arrived; what lies beyond is never looked at.
+ */
+function multipartWindow<Answer>(prefix: Uint8Array, complete: boolean, read: (bytes: Uint8Array, extent: PrefixExtent) => Answer): Answer {
+  if (prefix.length <= MULTIPART_PREAMBLE_BYTES) return read(prefix, complete ? 'body' : 'partial');
+  return read(prefix.subarray(0, MULTIPART_PREAMBLE_BYTES), 'window');
 }
 
 function isPass(result: Passed | RampartErrorCode): result is Passed {

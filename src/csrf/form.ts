@@ -3,9 +3,18 @@
  *
  * - `application/x-www-form-urlencoded`: the whole body (up to a limit) is read, so a
  *   field given twice with different values is caught.
- * - `multipart/form-data`: parts are read in order until the token; a file part before
- *   it ends the search (`csrf_token_missing_before_file`), so no file byte is accepted
- *   from a request that is not verified yet. rampart's templates put the field first.
+ * - `multipart/form-data`: parts are read in order up to the first file part (or the
+ *   end of the body, or of the window the caller reads); a file part before the token
+ *   ends the search (`csrf_token_missing_before_file`), so no file byte is accepted
+ *   from a request that is not verified yet, and two `csrf_token` parts with different
+ *   values among those read are a conflict, as in a urlencoded body. rampart's
+ *   templates put the field first.
+ *
+ * The framing and part headers are read by the rules of the upload parser
+ * (`uploads/multipart.ts`): the two never disagree on which part is which field or
+ * which part is a file, and a body the upload parser refuses before the token, this
+ * reader refuses too (`csrf_form_malformed`). Broken framing after the token is left
+ * to the parser that reads the body, which refuses it with its own code.
  *
  * What is read is handed back to the application unchanged (see `IncomingRequest.peekBody`).
  */
@@ -16,17 +25,106 @@ export type FormToken =
   | { readonly missing: 'csrf_token_missing' | 'csrf_token_missing_before_file' | 'csrf_token_conflict' | 'csrf_form_malformed' }
   | 'more';
 
-/** The media type and parameters of a `Content-Type` value, lowercased where case does not matter. */
+/**
+ * How much of the body a prefix is: `'partial'`, what has arrived so far (more may
+ * come); `'body'`, all of it; `'window'`, all the caller will read (the rest is never
+ * looked at).
+ */
+export type PrefixExtent = 'partial' | 'body' | 'window';
+
+/** A `Content-Type` with no parameters worth reading. */
+const NO_CONTENT_TYPE = Object.freeze({ type: '', boundary: undefined });
+
+/**
+ * The media type (lowercased) and the `boundary` parameter of a `Content-Type` value.
+ *
+ * Parameters are read in order by RFC 9110 §5.6.6, each value a token or a quoted
+ * string, so a `boundary=` written inside another parameter's quoted value is that
+ * value's text: `x="; boundary=AAA"; boundary=BBB` has the boundary `BBB`, as a proxy
+ * or a firewall reads it. `boundary` is `undefined` when there is none every reader
+ * would agree on: absent, given twice, or in parameters that do not parse (a quoted
+ * string with a backslash included: RFC 9110 reads `\"` as a quote inside the string,
+ * other readers as its end).
+ *
+ * @example
+ * ```ts
+ * parseContentType('multipart/form-data; boundary="----x"') // { type: 'multipart/form-data', boundary: '----x' }
+ * ```
+ */
 export function parseContentType(value: string | undefined): { type: string; boundary: string | undefined } {
-  if (value === undefined) return { type: '', boundary: undefined };
+  if (value === undefined) return NO_CONTENT_TYPE;
   const semicolon = value.indexOf(';');
   const type = (semicolon === -1 ? value : value.slice(0, semicolon)).trim().toLowerCase();
+  return { type, boundary: semicolon === -1 ? undefined : boundaryParameter(value, semicolon) };
+}
+
+/** `boundary` among the parameters that start at the `;` at `position`; `undefined` as `parseContentType` says. */
+function boundaryParameter(value: string, position: number): string | undefined {
   let boundary: string | undefined;
-  if (semicolon !== -1) {
-    const match = /;\s*boundary\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(value.slice(semicolon));
-    if (match) boundary = match[1] ?? match[2];
+  const length = value.length;
+  // parameters = *( OWS ";" OWS [ parameter ] ); the loop starts on a ";".
+  while (position < length) {
+    position = skipSpaces(value, position + 1);
+    if (position === length) break;
+    if (value.charCodeAt(position) === SEMICOLON) continue;
+    const nameStart = position;
+    while (position < length && isTokenCharacter(value.charCodeAt(position))) position++;
+    if (position === nameStart) return undefined;
+    const name = value.slice(nameStart, position);
+    // RFC 9110 has no space around "="; the old reader allowed it, and so does the
+    // multipart reader, so it is kept (duplicates are caught whatever the spacing).
+    position = skipSpaces(value, position);
+    if (value.charCodeAt(position) !== EQUALS) return undefined;
+    position = skipSpaces(value, position + 1);
+    let parameter: string;
+    if (value.charCodeAt(position) === QUOTE) {
+      const close = value.indexOf('"', position + 1);
+      if (close === -1) return undefined;
+      parameter = value.slice(position + 1, close);
+      if (parameter.includes('\\')) return undefined;
+      position = close + 1;
+    } else {
+      // Unquoted: a token by RFC 9110, but boundaries are sent unquoted with other
+      // characters of RFC 2046 (`=`, `/`, `:`); anything short of a separator is taken.
+      const start = position;
+      while (position < length && isUnquotedCharacter(value.charCodeAt(position))) position++;
+      if (position === start) return undefined;
+      parameter = value.slice(start, position);
+    }
+    position = skipSpaces(value, position);
+    if (position < length && value.charCodeAt(position) !== SEMICOLON) return undefined;
+    if (name.length === 8 && name.toLowerCase() === 'boundary') {
+      // Two boundaries: a proxy may pick the other one, and see other parts.
+      if (boundary !== undefined) return undefined;
+      boundary = parameter;
+    }
   }
-  return { type, boundary };
+  return boundary;
+}
+
+const SEMICOLON = 0x3b;
+const EQUALS = 0x3d;
+const QUOTE = 0x22;
+
+/** RFC 9110 `tchar`, by character code. */
+const TOKEN_CHARACTERS = ((): Uint8Array => {
+  const table = new Uint8Array(128);
+  for (const character of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") table[character.charCodeAt(0)] = 1;
+  return table;
+})();
+
+function isTokenCharacter(code: number): boolean {
+  return code < 128 && TOKEN_CHARACTERS[code] === 1;
+}
+
+/** A visible ASCII character that does not end or open anything: not `;`, `"` or `\`. */
+function isUnquotedCharacter(code: number): boolean {
+  return code > 0x20 && code < 0x7f && code !== SEMICOLON && code !== QUOTE && code !== 0x5c;
+}
+
+function skipSpaces(text: string, from: number): number {
+  while (from < text.length && (text.charCodeAt(from) === 0x20 || text.charCodeAt(from) === 0x09)) from++;
+  return from;
 }
 
 /** A multipart boundary as RFC 2046 §5.1.1 allows it: 1 to 70 characters of its alphabet. */
@@ -42,38 +140,130 @@ export function urlencodedToken(body: Uint8Array): FormToken {
   return { token: values[0]! };
 }
 
+/**
+ * True when a complete urlencoded body has a `_method` field (a method override), its
+ * name decoded as every form parser decodes it (`%5Fmethod`), ASCII case ignored, and
+ * also as `_method[…]` (what qs reads as `_method`).
+ */
+export function urlencodedHasMethodOverride(body: Uint8Array): boolean {
+  const text = utf8.decode(body);
+  // Only an escape can spell the name other than literally.
+  if (!text.includes('%') && !/_method/i.test(text)) return false;
+  for (const name of new URLSearchParams(text).keys()) if (isMethodOverrideName(name)) return true;
+  return false;
+}
+
+/** `_method` or `_method[…]`, ASCII case ignored: the names method-override middleware reads. */
+export function isMethodOverrideName(name: string): boolean {
+  if (name.length < 7) return false;
+  const lower = name.toLowerCase();
+  return lower === '_method' || lower.startsWith('_method[');
+}
+
 const utf8 = new TextDecoder();
 
-const MAX_PARTS_BEFORE_TOKEN = 64;
+/** Parts read at most, however small. */
+const MAX_PARTS = 64;
 
 /**
- * The token of a multipart body, from what has arrived so far: `'more'` when the
- * answer needs more bytes, `complete` when the body has ended.
+ * The token of a multipart body, from the prefix of it given: `'more'` when the answer
+ * needs more bytes. Reads field parts until the first file part, the end of the body,
+ * 64 parts, or the end of what the caller reads (`extent`); a token found before any
+ * of those is the answer, unless another `csrf_token` part read says something else.
+ * Broken framing after the token is not this reader's to report: the parser that
+ * reads the body refuses it with its own code (`upload_malformed`, `upload_truncated`).
  */
-export function multipartToken(prefix: Uint8Array, boundary: string, complete: boolean): FormToken {
+export function multipartToken(prefix: Uint8Array, boundary: string, extent: PrefixExtent): FormToken {
+  let token: string | undefined;
+  let conflict = false;
+  const ended = walkMultipart(prefix, boundary, (name, text, start, end) => {
+    if (name !== 'csrf_token') return true;
+    const value = text.slice(start, end);
+    if (token === undefined) token = value;
+    else if (value !== token) conflict = true;
+    return !conflict;
+  });
+  if (conflict) return { missing: 'csrf_token_conflict' };
+  switch (ended) {
+    case 'malformed':
+      if (token === undefined) return { missing: 'csrf_form_malformed' };
+      break;
+    case 'incomplete':
+      if (extent === 'partial') return 'more';
+      if (extent === 'body' && token === undefined) return { missing: 'csrf_form_malformed' };
+      break;
+    case 'file':
+      if (token === undefined) return { missing: 'csrf_token_missing_before_file' };
+      break;
+    default:
+      break;
+  }
+  return token === undefined ? { missing: 'csrf_token_missing' } : { token };
+}
+
+/**
+ * Whether a multipart body has a `_method` field (see `isMethodOverrideName`) among
+ * the parts `multipartToken` reads: `'malformed'` when its framing is broken, `'more'`
+ * when the answer needs more bytes. A `_method` part after the first file part, or
+ * past what the caller reads, is not seen.
+ */
+export function multipartHasMethodOverride(prefix: Uint8Array, boundary: string, extent: PrefixExtent): boolean | 'malformed' | 'more' {
+  let found = false;
+  const ended = walkMultipart(prefix, boundary, (name) => {
+    found = isMethodOverrideName(name);
+    return !found;
+  });
+  if (found) return true;
+  if (ended === 'malformed' || (ended === 'incomplete' && extent === 'body')) return 'malformed';
+  return ended === 'incomplete' && extent === 'partial' ? 'more' : false;
+}
+
+/**
+ * How a walk over multipart parts ended: `'stopped'` by its visitor, at the first
+ * `'file'` part, at the close delimiter (`'end'`), after `MAX_PARTS` (`'parts'`),
+ * short of bytes (`'incomplete'`), or on broken framing (`'malformed'`).
+ */
+type WalkEnd = 'stopped' | 'file' | 'end' | 'parts' | 'incomplete' | 'malformed';
+
+/**
+ * Visits the field parts of a multipart body prefix in order: `visit` gets the part's
+ * name, and its content as `text.slice(start, end)` (the prefix read as Latin-1), and
+ * returns `false` to stop.
+ */
+function walkMultipart(prefix: Uint8Array, boundary: string, visit: (name: string, text: string, start: number, end: number) => boolean): WalkEnd {
   // Latin-1 keeps one character per byte, so indexes into the text are byte offsets.
   const text = latin1(prefix);
   const delimiter = `--${boundary}`;
-  let position = text.startsWith(delimiter) ? 0 : text.indexOf(`\r\n${delimiter}`);
-  if (position === -1) return complete ? { missing: 'csrf_form_malformed' } : 'more';
-  if (position > 0) position += 2;
-  for (let part = 0; part < MAX_PARTS_BEFORE_TOKEN; part++) {
+  // The first delimiter, as the upload parser finds it: at the very start, or after a
+  // CRLF (a preamble, even an empty one: a body may open with CRLF).
+  let position: number;
+  if (text.startsWith(delimiter)) {
+    position = 0;
+  } else {
+    const found = text.indexOf(`\r\n${delimiter}`);
+    if (found === -1) return 'incomplete';
+    position = found + 2;
+  }
+  for (let part = 0; part < MAX_PARTS; part++) {
     const afterDelimiter = position + delimiter.length;
-    if (text.length < afterDelimiter + 2) return complete ? { missing: 'csrf_form_malformed' } : 'more';
-    if (text.startsWith('--', afterDelimiter)) return { missing: 'csrf_token_missing' };
-    if (!text.startsWith('\r\n', afterDelimiter)) return { missing: 'csrf_form_malformed' };
-    const headersEnd = text.indexOf('\r\n\r\n', afterDelimiter + 2);
-    if (headersEnd === -1) return complete ? { missing: 'csrf_form_malformed' } : 'more';
+    if (text.length < afterDelimiter + 2) return 'incomplete';
+    if (text.startsWith('--', afterDelimiter)) return 'end';
+    if (!text.startsWith('\r\n', afterDelimiter)) return 'malformed';
+    // Searched from the CRLF that ends the delimiter line: an empty header block (CRLF
+    // CRLF right there) is found, and refused, as the upload parser refuses it.
+    const headersEnd = text.indexOf('\r\n\r\n', afterDelimiter);
+    if (headersEnd === -1) return 'incomplete';
+    if (headersEnd === afterDelimiter) return 'malformed';
     const disposition = contentDisposition(prefix, text, afterDelimiter + 2, headersEnd);
-    if (disposition === undefined) return { missing: 'csrf_form_malformed' };
-    if (disposition.filename) return { missing: 'csrf_token_missing_before_file' };
+    if (disposition === undefined) return 'malformed';
+    if (disposition.file) return 'file';
     const bodyStart = headersEnd + 4;
     const next = text.indexOf(`\r\n${delimiter}`, bodyStart);
-    if (next === -1) return complete ? { missing: 'csrf_form_malformed' } : 'more';
-    if (disposition.name === 'csrf_token') return { token: text.slice(bodyStart, next) };
+    if (next === -1) return 'incomplete';
+    if (!visit(disposition.name, text, bodyStart, next)) return 'stopped';
     position = next + 2;
   }
-  return { missing: 'csrf_token_missing' };
+  return 'parts';
 }
 
 /**
@@ -99,7 +289,8 @@ function latin1(bytes: Uint8Array): string {
 
 interface Disposition {
   readonly name: string;
-  readonly filename: boolean;
+  /** A `filename` or `filename*` parameter is given: the upload parser takes the part as a file. */
+  readonly file: boolean;
 }
 
 /**
@@ -129,18 +320,79 @@ function contentDisposition(bytes: Uint8Array, text: string, start: number, end:
   return disposition;
 }
 
-/** The `name` and whether a `filename` is given, from a part's headers; `undefined` without a form-data disposition. */
+/** RFC 9110 `token`: a header name. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * The field a part's header block describes; `undefined` for a block the upload parser
+ * (`uploads/multipart.ts`, `#partInfo`) refuses: a line without a name, a bare CR or
+ * LF, a header given twice that must be given once, a `Content-Transfer-Encoding`
+ * that is not an identity, or no `Content-Disposition: form-data` with a `name`. Only
+ * the size limits, which are the upload parser's own options, are not applied here.
+ */
 function readDisposition(headers: string): Disposition | undefined {
-  for (const line of headers.split('\r\n')) {
+  let disposition: string | undefined;
+  let contentTypes = 0;
+  for (let start = 0; start < headers.length; ) {
+    const lineEnd = headers.indexOf('\r\n', start);
+    const end = lineEnd === -1 ? headers.length : lineEnd;
+    const line = headers.slice(start, end);
+    start = end + 2;
     const colon = line.indexOf(':');
-    if (colon === -1 || line.slice(0, colon).toLowerCase() !== 'content-disposition') continue;
-    const value = line.slice(colon + 1);
-    // Space and tab only, as in the upload parser (uploads/multipart.ts): the two must
-    // agree on which part is a file.
-    if (!/^[ \t]*form-data[ \t]*(?:;|$)/i.test(value)) return undefined;
-    const name = /;[ \t]*name[ \t]*=[ \t]*(?:"([^"]*)"|([^; \t"]+))/i.exec(value);
-    if (!name) return undefined;
-    return Object.freeze({ name: name[1] ?? name[2]!, filename: /;[ \t]*filename\*?[ \t]*=/i.test(value) });
+    if (colon <= 0 || line.includes('\r') || line.includes('\n')) return undefined;
+    const name = line.slice(0, colon).toLowerCase();
+    if (!HEADER_NAME.test(name)) return undefined;
+    const value = trimSpaces(line.slice(colon + 1));
+    if (name === 'content-disposition') {
+      if (disposition !== undefined) return undefined;
+      disposition = value;
+    } else if (name === 'content-type') {
+      if (++contentTypes > 1) return undefined;
+    } else if (name === 'content-transfer-encoding') {
+      if (!/^(?:7bit|8bit|binary)$/i.test(value)) return undefined;
+    }
   }
-  return undefined;
+  return disposition === undefined ? undefined : readFormData(disposition);
+}
+
+/**
+ * One `key=value` or `key="value"` parameter and what ends it, read from `lastIndex`
+ * on: the upload parser's grammar (a quoted value ends at the next quote, as browsers
+ * write them, with no backslash escapes).
+ */
+const PARAMETER = /[ \t]*([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*=[ \t]*(?:"([^"]*)"|([^ \t;"]*))[ \t]*(?:;|$)/y;
+
+/**
+ * `form-data; name="…"; filename="…"`, parameter by parameter, so a `name=` or
+ * `filename=` inside another parameter's quoted value is only text.
+ */
+function readFormData(value: string): Disposition | undefined {
+  const semicolon = value.indexOf(';');
+  if (trimSpaces(semicolon === -1 ? value : value.slice(0, semicolon)).toLowerCase() !== 'form-data') return undefined;
+  const seen = new Set<string>();
+  let name: string | undefined;
+  let file = false;
+  let position = semicolon === -1 ? value.length : semicolon + 1;
+  for (;;) {
+    position = skipSpaces(value, position);
+    if (position === value.length) break;
+    PARAMETER.lastIndex = position;
+    const match = PARAMETER.exec(value);
+    if (!match) return undefined;
+    const key = match[1]!.toLowerCase();
+    if (seen.has(key)) return undefined;
+    seen.add(key);
+    if (key === 'name') name = match[2] ?? match[3]!;
+    else if (key === 'filename' || key === 'filename*') file = true;
+    position = PARAMETER.lastIndex;
+  }
+  return name === undefined ? undefined : Object.freeze({ name, file });
+}
+
+/** Strips spaces and tabs only (RFC 9110 OWS), as the upload parser does. */
+function trimSpaces(text: string): string {
+  const start = skipSpaces(text, 0);
+  let end = text.length;
+  while (end > start && (text.charCodeAt(end - 1) === 0x20 || text.charCodeAt(end - 1) === 0x09)) end--;
+  return text.slice(start, end);
 }

@@ -10,10 +10,13 @@
  *   `same-site` is refused unless siblings are trusted; `Origin: null` never passes.
  */
 
+import { isMethodOverrideName } from './form.ts';
+
 /** The method is safe: no check, and no body is expected to change anything. */
 export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Refused outright: browsers cannot send them from a page, and nothing should accept them. */
 const REFUSED_METHODS: ReadonlySet<string> = new Set(['TRACE', 'TRACK', 'CONNECT']);
+/** The headers method-override middleware reads (Express's method-override, Rack, Symfony, Hono). */
 const OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override'] as const;
 
 /** Where headers are read from: the request itself, by lowercase name. */
@@ -49,10 +52,38 @@ export interface GateConfig {
 
 /** L0 for a safe method: a method override on it is refused (an `<img>` must not POST). */
 export function checkSafeMethod(target: string, headers: HeaderSource): GateRefusal | undefined {
-  for (const name of OVERRIDE_HEADERS) if (headers.header(name) !== undefined) return 'csrf_method_override';
+  return hasMethodOverride(target, headers) ? 'csrf_method_override' : undefined;
+}
+
+/**
+ * True when the request asks middleware to route it as another method: an override
+ * header, or `_method` in the query (see `queryHasMethodOverride`). The request body is
+ * not looked at here.
+ */
+export function hasMethodOverride(target: string, headers: HeaderSource): boolean {
+  for (const name of OVERRIDE_HEADERS) if (headers.header(name) !== undefined) return true;
   const query = target.indexOf('?');
-  if (query !== -1 && /[?&]_method=/i.test(target.slice(query))) return 'csrf_method_override';
-  return undefined;
+  return query !== -1 && queryHasMethodOverride(target.slice(query + 1));
+}
+
+/**
+ * True when a query string has a `_method` parameter as the parsers of the frameworks
+ * read it: the name percent-decoded and `+` read as a space (URLSearchParams, Node's
+ * querystring and Express's qs all do; `?%5Fmethod=DELETE` is `_method`), ASCII case
+ * ignored, `_method[…]` included (qs reads `_method[]=DELETE` as `_method`).
+ */
+export function queryHasMethodOverride(query: string): boolean {
+  // Only an escape can spell the name other than literally: most queries stop here.
+  if (!query.includes('%') && !/_method/i.test(query)) return false;
+  for (const name of new URLSearchParams(query).keys()) if (isMethodOverrideName(name)) return true;
+  return false;
+}
+
+/** True when a query string has a `csrf_token` parameter, its name decoded as in `queryHasMethodOverride` (exact otherwise). */
+export function queryHasToken(query: string): boolean {
+  if (!query.includes('%') && !query.includes('csrf_token')) return false;
+  for (const name of new URLSearchParams(query).keys()) if (name === 'csrf_token') return true;
+  return false;
 }
 
 /** True when the method is one rampart refuses outright. */

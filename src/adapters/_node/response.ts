@@ -5,7 +5,7 @@
 
 import { ServerResponse, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import type { SafeHtml } from '../../html/html.ts';
-import { STRIPPED_HEADERS, type RequestContext } from '../../rampart.ts';
+import { isSharedCacheField, STRIPPED_HEADERS, type RequestContext } from '../../rampart.ts';
 import { encodeUtf8 } from './utf8.ts';
 
 type HeaderValue = string | number | readonly string[];
@@ -165,6 +165,11 @@ function appendCookies(context: RequestContext, flat: HeaderValue[], names: read
   if (cookies instanceof Promise) throw new TypeError('rampart: sealing the session needs synchronous crypto (node:crypto) on node:http.');
   for (const cookie of cookies) flat.push('Set-Cookie', cookie);
   if (cookies.length === 0 && !context.privateResponse) return;
+  // A CDN obeys its own field (CDN-Cache-Control, Surrogate-Control) over Cache-Control.
+  for (let index = 0; index < names.length; index++) {
+    const name = names[index]!;
+    if (isSharedCacheField(name)) flat[index * 2 + 1] = context.privateSharedCacheField(name, String(flat[index * 2 + 1]));
+  }
   const cacheIndex = names.indexOf('cache-control');
   const current = cacheIndex === -1 ? undefined : String(flat[cacheIndex * 2 + 1]);
   const policy = context.privateCacheControl(current);
@@ -185,12 +190,13 @@ function addThroughPublicApi(response: ServerResponse, context: RequestContext, 
     flat.push('Set-Cookie', storedCookies);
     names.push('set-cookie');
   }
-  const storedCache = response.getHeader('cache-control');
-  if (storedCache !== undefined && !names.includes('cache-control')) {
-    // Taken out of the store and written once, as the cookie policy decides.
-    response.removeHeader('cache-control');
-    flat.push('Cache-Control', String(storedCache));
-    names.push('cache-control');
+  // Taken out of the store and written once, as the cookie policy decides.
+  for (const name of response.getHeaderNames()) {
+    if ((name !== 'cache-control' && !isSharedCacheField(name)) || names.includes(name)) continue;
+    const stored = response.getHeader(name)!;
+    response.removeHeader(name);
+    flat.push(name, String(stored));
+    names.push(name);
   }
   appendCookies(context, flat, names);
 }
