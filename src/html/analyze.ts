@@ -480,9 +480,7 @@ export function analyze(strings: readonly string[], location: string): Compiled 
       return 'url-part';
     }
     if (valueHasSlot) return 'url-part';
-    // What the browser will see: references decoded, tabs and newlines removed, leading
-    // spaces and controls trimmed (WHATWG URL parsing).
-    const prefix = trimControls(decodeReferences(valueText).replace(/[\t\n\r]/g, ''));
+    const prefix = asUrlParserSees(valueText);
     if (prefix === '') return leavesOrigin(name, slot) ?? 'url';
     // A static prefix: its scheme (if it has one) is checked now, the slot is percent-encoded.
     const colon = prefix.indexOf(':');
@@ -603,8 +601,9 @@ function isPost(method: string | null | undefined): boolean {
  */
 function isSameOriginAction(action: string | null | undefined, prefixBeforeSlot: string | undefined): boolean {
   if (action === undefined) return true;
-  if (action === null) return prefixBeforeSlot !== undefined && /^\/[^/\\]/.test(trimControls(decodeReferences(prefixBeforeSlot).replace(/[\t\n\r]/g, '')));
-  const value = action.trim();
+  if (action === null) return prefixBeforeSlot !== undefined && /^\/[^/\\]/.test(asUrlParserSees(prefixBeforeSlot));
+  // `/&#47;host` and `/\t/host` are `//host` to the URL parser.
+  const value = asUrlParserSees(action);
   if (value.startsWith('//') || value.startsWith('\\') || value.startsWith('/\\')) return false;
   const colon = value.indexOf(':');
   const pathStart = value.search(/[/?#]/);
@@ -616,7 +615,7 @@ function isSameOriginAction(action: string | null | undefined, prefixBeforeSlot:
  * loaded from: a same-origin path (`/static/`, not `//`), or `https://host/`.
  */
 function isSafeResourcePrefix(prefix: string): boolean {
-  const value = prefix.trim();
+  const value = asUrlParserSees(prefix);
   if (/^\/(?![/\\])/.test(value)) return true;
   return /^https:\/\/[a-z0-9.-]+(?::\d+)?\//i.test(value);
 }
@@ -637,6 +636,14 @@ function decodeReferences(text: string): string {
     }
     return NAMED_REFERENCES[name!.toLowerCase()] ?? '\uFFFD';
   });
+}
+
+/**
+ * A static attribute value as the URL parser gets it: character references decoded,
+ * tabs and newlines removed, leading spaces and controls trimmed (WHATWG URL parsing).
+ */
+function asUrlParserSees(text: string): string {
+  return trimControls(decodeReferences(text).replace(/[\t\n\r]/g, ''));
 }
 
 /** Without the leading C0 controls and spaces a URL parser skips. */

@@ -378,6 +378,16 @@ describe('accepted shapes', () => {
     expect(() => html`<script type="${'module'}" type="application/json">${json(1)}</script>`).toThrow(expect.objectContaining({ code: 'html_slot_in_script' }));
   });
 
+  it('reads a static action or resource prefix as the URL parser does (references, tabs)', () => {
+    const fieldOf = (page: ReturnType<typeof html>) => fillMarkers(page, 'n', () => '<input name="csrf_token">').includes('csrf_token');
+    for (const action of ['/\t/evil.example/', '/&#47;evil.example/', '&sol;&sol;evil.example/', ' /\n/evil.example', '/&#x5c;evil.example/']) {
+      const strings = [`<form method="post" action="${action}"><p>`, '</p></form>'];
+      expect(fieldOf(html(Object.freeze(Object.assign(strings, { raw: Object.freeze([...strings]) })) as unknown as TemplateStringsArray, 'x'))).toBe(false);
+    }
+    expect(fieldOf(html`<form method="post" action="/statuses"><p>${'x'}</p></form>`)).toBe(true);
+    expect(() => html`<script src="/&#47;cdn.example/${'a'}.js"></script>`).toThrow(expect.objectContaining({ code: 'html_slot_in_resource_url' }));
+  });
+
   it('gives an HTML script inside foreignObject the nonce (the browser runs it as HTML)', () => {
     expect(fillMarkers(html`<svg><foreignObject><script src="/a.js"></script></foreignObject></svg>`, 'N0NCE', undefined)).toContain('<script src="/a.js" nonce="N0NCE">');
     expect(fillMarkers(html`<svg><script href="/a.js"></script></svg>`, 'N0NCE', undefined)).not.toContain('N0NCE');
