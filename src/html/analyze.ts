@@ -43,7 +43,8 @@ export type TemplateErrorCode =
   | 'html_url_scheme_split'
   | 'html_unsafe_url_prefix'
   | 'html_formaction_leaves_origin'
-  | 'html_foreign_content_unclear'
+  | 'html_structure_unclear'
+  | 'html_slot_in_character_reference'
   | 'html_template_ends_in_tag'
   | 'html_template_ends_in_comment'
   | 'html_template_ends_in_raw_text'
@@ -151,8 +152,26 @@ function describeTemplate(statics: readonly string[], slot: number, location: st
   return `html\`${shown}\${…}\`…${location ? ` (${location})` : ''}`;
 }
 
-/** Analyses a template's static parts; throws a `TemplateError` for a template rampart refuses. */
+/**
+ * Analyses a template's static parts; throws a `TemplateError` for a template rampart
+ * refuses. A template with a `<noscript>` is read twice: as a page runs it (its content
+ * raw text) and as `DOMParser` reads it, with scripting off (its content markup), which
+ * is how libraries that swap pages (Turbo, htmx) parse what they insert. Both readings
+ * must put every slot in the same context.
+ */
 export function analyze(strings: readonly string[], location: string): Compiled {
+  const compiled = analyzeAs(strings, location, true);
+  if (strings.some((text) => /<noscript/i.test(text))) {
+    const unscripted = analyzeAs(strings, location, false);
+    const differs = unscripted.kinds.findIndex((kind, slot) => kind !== compiled.kinds[slot]);
+    if (differs !== -1) {
+      throw new TemplateError('html_structure_unclear', 'with scripting off (DOMParser), <noscript> holds markup, and this slot lands elsewhere than with scripting on; keep markup-like text out of <noscript>.', describeTemplate(strings, differs, location));
+    }
+  }
+  return compiled;
+}
+
+function analyzeAs(strings: readonly string[], location: string, scripting: boolean): Compiled {
   let state: State = S.DATA;
   const statics: string[] = [];
   const kinds: SlotKind[] = [];
@@ -174,6 +193,8 @@ export function analyze(strings: readonly string[], location: string): Compiled 
   const foreign: OpenElement[] = [];
   /** The end tag being read closes raw text or RCDATA (whose element is not on `foreign`). */
   let closesRawText = false;
+  /** Inside a `<select>`: browsers parse what it holds by two sets of rules (see `closeTag`). */
+  let inSelect = false;
   let markup = '';
   /** Static text inside the current raw text element (a JSON script must hold only its slot). */
   let rawText = '';
@@ -184,7 +205,8 @@ export function analyze(strings: readonly string[], location: string): Compiled 
   let schemeOpen = false;
 
   const fail = (code: TemplateErrorCode, message: string, slot: number): never => {
-    throw new TemplateError(code, message, describeTemplate(strings, slot, location));
+    const reading = scripting ? '' : ' (this is how the template reads with scripting off, as DOMParser reads it: <noscript> then holds markup)';
+    throw new TemplateError(code, message + reading, describeTemplate(strings, slot, location));
   };
 
   /** The static part being read (for the location of a refusal found at a tag's end). */
@@ -288,6 +310,10 @@ export function analyze(strings: readonly string[], location: string): Compiled 
         case S.VALUE_DQ:
         case S.VALUE_SQ:
           if (character === (state === S.VALUE_DQ ? '"' : "'")) {
+            // An animation's value may set `href`: nothing static around its slot.
+            if (valueHasSlot && valueText !== '' && isAnimationValue(attributeName)) {
+              fail('html_url_scheme_split', `an SVG animation's ${attributeName}="…" takes one slot and nothing else: ${attributeName}="\${…}".`, part - 1);
+            }
             keepAttribute(attributeName, valueHasSlot ? null : valueText);
             state = S.AFTER_VALUE;
             schemeOpen = false;
@@ -333,7 +359,12 @@ export function analyze(strings: readonly string[], location: string): Compiled 
             state = S.COMMENT;
             markup = '';
           } else if (markup.length === 7 && markup.toLowerCase() === 'doctype') state = S.DOCTYPE;
-          else if (markup === '[CDATA[') state = foreign.length > 0 && foreign.at(-1)!.namespace !== 'html' ? S.CDATA : S.BOGUS_COMMENT;
+          else if (markup === '[CDATA[') {
+            const current = foreign.at(-1);
+            // At an integration point the spec says CDATA, parse5 and WebKit a bogus comment.
+            if (current?.integration) fail('html_structure_unclear', `<![CDATA[ directly inside <${current.name}> is read as CDATA by some parsers and as a comment by others; move it into an SVG or MathML element.`, part);
+            state = current !== undefined && current.namespace !== 'html' ? S.CDATA : S.BOGUS_COMMENT;
+          }
           else if (!('--'.startsWith(markup) || 'doctype'.startsWith(markup.toLowerCase()) || '[CDATA['.startsWith(markup))) {
             state = S.BOGUS_COMMENT;
             if (character === '>') state = S.DATA;
@@ -354,8 +385,12 @@ export function analyze(strings: readonly string[], location: string): Compiled 
           break;
         case S.RAW: {
           rawText += character;
-          // Raw text or RCDATA ends only at `</name` followed by space, `/` or `>`.
-          if (character === '<' && text[index + 1] === '/' && text.slice(index + 2, index + 2 + rawEnd.length).toLowerCase() === rawEnd) {
+          // `<!--` in a script starts the escaped states, where `<script>` … `</script>` does not end it.
+          if (rawEnd === 'script' && character === '-' && rawText.endsWith('<!--')) {
+            fail('html_structure_unclear', '"<!--" inside a <script> changes where the browser ends the script (script data escaped states); remove it.', part);
+          }
+          // Raw text or RCDATA ends only at `</name` followed by space, `/` or `>`; plaintext never.
+          if (character === '<' && rawEnd !== 'plaintext' && text[index + 1] === '/' && text.slice(index + 2, index + 2 + rawEnd.length).toLowerCase() === rawEnd) {
             const after = text.charCodeAt(index + 2 + rawEnd.length);
             if (isSpace(after) || after === 0x2f || after === 0x3e) {
               state = S.END_TAG_NAME;
@@ -412,7 +447,15 @@ export function analyze(strings: readonly string[], location: string): Compiled 
       case S.VALUE_DQ:
       case S.VALUE_SQ: {
         if (endTag) fail('html_slot_in_tag_name', `a slot inside an end tag (</${tagName} …>) goes nowhere: the browser drops an end tag's attributes. Remove it.`, slot);
+        if (isAnimationValue(attributeName) && (valueHasSlot || valueText !== '')) {
+          fail('html_url_scheme_split', `an SVG animation's ${attributeName}="…" takes one slot and nothing else: ${attributeName}="\${…}".`, slot);
+        }
         const kind = attributeKind(slot);
+        // `href="javascript&#${x}"` with 58: the value would finish a reference to ':'. A
+        // numeric reference needs no `;`; in a URL, a bare `&` could start one (`#` from data).
+        if (/&#[xX]?[0-9A-Fa-f]*$/.test(valueText) || (kind !== 'attribute' && valueText.endsWith('&'))) {
+          fail('html_slot_in_character_reference', 'the slot follows an unfinished character reference ("&#…", or "&" in a URL), which its value could complete; write the reference whole, or put the & in the value.', slot);
+        }
         kinds.push(kind);
         // After a slot at the start of a URL, or after a static relative prefix with no
         // path yet, the static text that follows must not supply a scheme, until a `/`,
@@ -469,8 +512,9 @@ export function analyze(strings: readonly string[], location: string): Compiled 
     if (SVG_ANIMATIONS.has(tagName)) {
       // <animate attributeName="href" values="javascript:…">: an animation can set any attribute.
       if (name === 'attributename') return fail('html_slot_in_attribute_name', `<${tagName} attributeName> chooses which attribute the animation sets; keep it static.`, slot);
-      if (name === 'values') return valueHasSlot ? 'url-part' : 'url-list';
-      if (name === 'to' || name === 'from' || name === 'by') return valueHasSlot ? 'url-part' : 'url';
+      // The whole value, and nothing static around it (see the slot's case above).
+      if (name === 'values') return 'url-list';
+      if (name === 'to' || name === 'from' || name === 'by') return 'url';
     }
     if (!isUrlAttribute(name)) return 'attribute';
     if (RESOURCE_URLS.has(`${tagName} ${name}`)) {
@@ -505,6 +549,11 @@ export function analyze(strings: readonly string[], location: string): Compiled 
     return undefined;
   }
 
+  /** A value an SVG animation may give another attribute, `href` included. */
+  function isAnimationValue(name: string): boolean {
+    return SVG_ANIMATIONS.has(tagName) && (name === 'values' || name === 'to' || name === 'from' || name === 'by');
+  }
+
   /** Records an attribute of the tag being read: the first of a name wins, as in the browser. */
   function keepAttribute(name: string, value: string | null): void {
     if (!tagAttributes.has(name)) tagAttributes.set(name, value);
@@ -515,18 +564,26 @@ export function analyze(strings: readonly string[], location: string): Compiled 
     if (endTag) {
       if (closesRawText) closesRawText = false;
       else if (foreign.length > 0) closeForeign();
+      else if (tagName === 'select') inSelect = false;
       return { out, state: S.DATA };
     }
+    if (tagName === 'frameset') fail('html_structure_unclear', 'a <frameset> page ignores most of what follows it; frames are not supported.', currentPart);
     if (foreign.length > 0 && !followsHtmlRules(tagName)) {
       if (!BREAKOUT.has(tagName) && !(tagName === 'font' && (tagAttributes.has('color') || tagAttributes.has('face') || tagAttributes.has('size')))) {
         // An SVG or MathML element: no raw text, no nonce, no CSRF field.
         const namespace = foreign.at(-1)!.namespace as 'svg' | 'math';
-        if (!selfClosing) foreign.push({ namespace, name: tagName, integration: isIntegrationPoint(namespace, tagName, tagAttributes.get('encoding')) });
+        const encoding = tagAttributes.get('encoding');
+        if (!selfClosing) foreign.push({ namespace, name: tagName, integration: isIntegrationPoint(namespace, tagName, typeof encoding === 'string' ? decodeReferences(encoding) : encoding) });
         return { out, state: S.DATA };
       }
       // `<svg><p>`: the tree builder leaves foreign content and reads the tag as HTML.
       while (foreign.length > 0 && foreign.at(-1)!.namespace !== 'html' && !foreign.at(-1)!.integration) foreign.pop();
     }
+    if (inSelect && (tagName === 'svg' || tagName === 'math' || ((RAW_TEXT.has(tagName) || RCDATA.has(tagName)) && tagName !== 'script'))) {
+      // The classic parser ignores these inside <select>; the customizable-select one (2025) does not.
+      fail('html_structure_unclear', `browsers differ on a <${tagName}> inside <select>; move it out of the select.`, currentPart);
+    }
+    if (tagName === 'select') inSelect = true;
     if (tagName === 'svg' || tagName === 'math') {
       if (!selfClosing) foreign.push({ namespace: tagName, name: tagName, integration: false });
       return { out, state: S.DATA };
@@ -538,7 +595,7 @@ export function analyze(strings: readonly string[], location: string): Compiled 
     }
     // The CSRF field goes right after the `>`: the first thing the form submits.
     if (tagName === 'form' && isPost(tagAttributes.get('method')) && isSameOriginAction(tagAttributes.get('action'), slotPrefixes.get('action'))) afterTag = CSRF_MARKER;
-    if (RAW_TEXT.has(tagName) || RCDATA.has(tagName)) {
+    if ((RAW_TEXT.has(tagName) || RCDATA.has(tagName)) && (scripting || tagName !== 'noscript')) {
       rawEnd = tagName;
       rcdata = RCDATA.has(tagName);
       const type = tagAttributes.get('type');
@@ -586,7 +643,7 @@ export function analyze(strings: readonly string[], location: string): Compiled 
         return;
       }
     }
-    fail('html_foreign_content_unclear', `the end tag </${tagName}> inside SVG or MathML does not close an element this template opened there; close what it opened, in order.`, currentPart);
+    fail('html_structure_unclear', `the end tag </${tagName}> inside SVG or MathML does not close an element this template opened there; close what it opened, in order.`, currentPart);
   }
 }
 
