@@ -314,6 +314,49 @@ describe('staticFiles: a directory swapped for a symlink while serving', () => {
   });
 });
 
+describe('staticFiles: a directory swapped for a symlink to a dot folder inside the root', () => {
+  it('never serves what the dot folder holds, whatever the timing', async () => {
+    // As above, but the link stays inside the root: what it reaches is a `.hidden/` folder.
+    const race = join(root, 'race-dot');
+    mkdirSync(race);
+    writeFileSync(join(race, 'f.txt'), 'inside');
+    mkdirSync(join(root, '.hidden-race'));
+    writeFileSync(join(root, '.hidden-race', 'f.txt'), 'hidden');
+    const swapper = spawn(process.execPath, [
+      '-e',
+      `const fs = require('node:fs');
+       const [race, parked, link, target] = process.argv.slice(1);
+       fs.symlinkSync(target, link);
+       const end = Date.now() + 3000;
+       while (Date.now() < end) {
+         try { fs.renameSync(race, parked); fs.renameSync(link, race); fs.renameSync(race, link); fs.renameSync(parked, race); } catch {}
+       }`,
+      race,
+      join(root, 'race-dot-parked'),
+      join(root, 'race-dot-link'),
+      join(root, '.hidden-race'),
+    ], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => swapper.once('exit', resolve));
+    const seen = new Map<string, number>();
+    try {
+      const end = Date.now() + 1500;
+      while (Date.now() < end) {
+        const result = await files.serve('race-dot/f.txt').then(
+          (response) => response.text(),
+          (error: unknown) => (error instanceof RampartError ? error.code : 'error'),
+        );
+        seen.set(result, (seen.get(result) ?? 0) + 1);
+      }
+    } finally {
+      swapper.kill();
+      await exited;
+    }
+    expect(seen.get('inside')).toBeGreaterThan(0);
+    expect(seen.get('hidden')).toBeUndefined();
+    expect([...seen.keys()].every((result) => result === 'inside' || result === 'file_not_found'), JSON.stringify([...seen])).toBe(true);
+  });
+});
+
 describe('staticFiles: file descriptors', () => {
   it('leaks none over 200 serves: read, cancelled, abandoned mid-stream, HEAD, 304 and refused', async () => {
     const etag = (await files.serve('a.txt', { method: 'HEAD' })).headers.get('etag')!;

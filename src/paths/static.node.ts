@@ -151,7 +151,7 @@ export function staticFiles(options: StaticFilesOptions): StaticFiles {
       const stats = await handle.stat();
       // The descriptor must be the file that was checked, not one swapped in since.
       if (!stats.isFile() || stats.ino !== checked.ino || stats.dev !== checked.dev) throw new RampartError('file_not_found');
-      if (!(await openedInside(handle, inside))) throw new RampartError('file_not_found');
+      if (!(await openedInside(handle, inside, dotfiles === 'ignore'))) throw new RampartError('file_not_found');
       return { handle, stats };
     } catch (error) {
       await handle.close();
@@ -227,12 +227,13 @@ function hasDotSegment(relative: string): boolean {
 }
 
 /**
- * Where the descriptor really points, read back from `/proc/self/fd` on Linux: a
- * directory swapped for a symlink between `realpath` and `open` (only the last
- * component is covered by `O_NOFOLLOW`) shows up here. Without `/proc`, the checks
- * before stand alone.
+ * Whether the descriptor really points inside the root (and, with `refuseDotfiles`,
+ * not under a dot segment), read back from `/proc/self/fd` on Linux: a directory
+ * swapped for a symlink between `realpath` and `open` (only the last component is
+ * covered by `O_NOFOLLOW`) shows up here, whether the link leads out of the root or to
+ * a `.hidden/` folder inside it. Without `/proc`, the checks before stand alone.
  */
-async function openedInside(handle: FileHandle, inside: string): Promise<boolean> {
+async function openedInside(handle: FileHandle, inside: string, refuseDotfiles: boolean): Promise<boolean> {
   if (process.platform !== 'linux') return true;
   let target: string;
   try {
@@ -240,7 +241,7 @@ async function openedInside(handle: FileHandle, inside: string): Promise<boolean
   } catch {
     return true;
   }
-  return target.startsWith(inside);
+  return target.startsWith(inside) && !(refuseDotfiles && hasDotSegment(target.slice(inside.length)));
 }
 
 function contentType(path: string): string {
