@@ -10,14 +10,16 @@
  *   values among those read are a conflict, as in a urlencoded body. rampart's
  *   templates put the field first.
  *
- * The framing and part headers are read by the rules of the upload parser
- * (`uploads/multipart.ts`): the two never disagree on which part is which field or
- * which part is a file, and a body the upload parser refuses before the token, this
- * reader refuses too (`csrf_form_malformed`). Broken framing after the token is left
+ * The framing is read by the rules of the upload parser (`uploads/multipart.ts`), and
+ * part headers by the function it uses (`_internal/part-headers.ts`): the two never
+ * disagree on which part is which field or which part is a file, and a body the upload
+ * parser refuses before the token, this reader refuses too (`csrf_form_malformed`). Broken framing after the token is left
  * to the parser that reads the body, which refuses it with its own code.
  *
  * What is read is handed back to the application unchanged (see `IncomingRequest.peekBody`).
  */
+
+import { readPartHeaders, skipSpaces } from '../_internal/part-headers.ts';
 
 /** Where the token search ended. */
 export type FormToken =
@@ -120,11 +122,6 @@ function isTokenCharacter(code: number): boolean {
 /** A visible ASCII character that does not end or open anything: not `;`, `"` or `\`. */
 function isUnquotedCharacter(code: number): boolean {
   return code > 0x20 && code < 0x7f && code !== SEMICOLON && code !== QUOTE && code !== 0x5c;
-}
-
-function skipSpaces(text: string, from: number): number {
-  while (from < text.length && (text.charCodeAt(from) === 0x20 || text.charCodeAt(from) === 0x09)) from++;
-  return from;
 }
 
 /** A multipart boundary as RFC 2046 §5.1.1 allows it: 1 to 70 characters of its alphabet. */
@@ -320,79 +317,8 @@ function contentDisposition(bytes: Uint8Array, text: string, start: number, end:
   return disposition;
 }
 
-/** RFC 9110 `token`: a header name. */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
-/**
- * The field a part's header block describes; `undefined` for a block the upload parser
- * (`uploads/multipart.ts`, `#partInfo`) refuses: a line without a name, a bare CR or
- * LF, a header given twice that must be given once, a `Content-Transfer-Encoding`
- * that is not an identity, or no `Content-Disposition: form-data` with a `name`. Only
- * the size limits, which are the upload parser's own options, are not applied here.
- */
-function readDisposition(headers: string): Disposition | undefined {
-  let disposition: string | undefined;
-  let contentTypes = 0;
-  for (let start = 0; start < headers.length; ) {
-    const lineEnd = headers.indexOf('\r\n', start);
-    const end = lineEnd === -1 ? headers.length : lineEnd;
-    const line = headers.slice(start, end);
-    start = end + 2;
-    const colon = line.indexOf(':');
-    if (colon <= 0 || line.includes('\r') || line.includes('\n')) return undefined;
-    const name = line.slice(0, colon).toLowerCase();
-    if (!HEADER_NAME.test(name)) return undefined;
-    const value = trimSpaces(line.slice(colon + 1));
-    if (name === 'content-disposition') {
-      if (disposition !== undefined) return undefined;
-      disposition = value;
-    } else if (name === 'content-type') {
-      if (++contentTypes > 1) return undefined;
-    } else if (name === 'content-transfer-encoding') {
-      if (!/^(?:7bit|8bit|binary)$/i.test(value)) return undefined;
-    }
-  }
-  return disposition === undefined ? undefined : readFormData(disposition);
-}
-
-/**
- * One `key=value` or `key="value"` parameter and what ends it, read from `lastIndex`
- * on: the upload parser's grammar (a quoted value ends at the next quote, as browsers
- * write them, with no backslash escapes).
- */
-const PARAMETER = /[ \t]*([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*=[ \t]*(?:"([^"]*)"|([^ \t;"]*))[ \t]*(?:;|$)/y;
-
-/**
- * `form-data; name="…"; filename="…"`, parameter by parameter, so a `name=` or
- * `filename=` inside another parameter's quoted value is only text.
- */
-function readFormData(value: string): Disposition | undefined {
-  const semicolon = value.indexOf(';');
-  if (trimSpaces(semicolon === -1 ? value : value.slice(0, semicolon)).toLowerCase() !== 'form-data') return undefined;
-  const seen = new Set<string>();
-  let name: string | undefined;
-  let file = false;
-  let position = semicolon === -1 ? value.length : semicolon + 1;
-  for (;;) {
-    position = skipSpaces(value, position);
-    if (position === value.length) break;
-    PARAMETER.lastIndex = position;
-    const match = PARAMETER.exec(value);
-    if (!match) return undefined;
-    const key = match[1]!.toLowerCase();
-    if (seen.has(key)) return undefined;
-    seen.add(key);
-    if (key === 'name') name = match[2] ?? match[3]!;
-    else if (key === 'filename' || key === 'filename*') file = true;
-    position = PARAMETER.lastIndex;
-  }
-  return name === undefined ? undefined : Object.freeze({ name, file });
-}
-
-/** Strips spaces and tabs only (RFC 9110 OWS), as the upload parser does. */
-function trimSpaces(text: string): string {
-  const start = skipSpaces(text, 0);
-  let end = text.length;
-  while (end > start && (text.charCodeAt(end - 1) === 0x20 || text.charCodeAt(end - 1) === 0x09)) end--;
-  return text.slice(start, end);
+/** The field a part's header block describes; `undefined` for a block the upload parser refuses (see `readPartHeaders`). */
+function readDisposition(block: string): Disposition | undefined {
+  const headers = readPartHeaders(block);
+  return headers === undefined ? undefined : Object.freeze({ name: headers.name, file: headers.filename !== undefined });
 }

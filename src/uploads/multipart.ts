@@ -13,6 +13,7 @@
  */
 
 import { RampartError } from '../errors.ts';
+import { readPartHeaders } from '../_internal/part-headers.ts';
 import { indexOfBytes } from '../_internal/search.ts';
 
 /**
@@ -63,8 +64,6 @@ const NONE = new Uint8Array(0);
 
 /** RFC 2046 §5.1.1: `bchars`, 1 to 70 of them, not ending with a space. */
 const BOUNDARY = /^[0-9A-Za-z'()+_,./:=? -]{0,69}[0-9A-Za-z'()+_,./:=?-]$/;
-/** RFC 9110 `token`: a header name. */
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
  * Part header blocks read lately, and what each said. A browser sends the same few
@@ -347,96 +346,19 @@ export class MultipartParser {
       if (known.lines > this.#maxHeaderPairs) throw new RampartError('upload_part_headers_too_large');
       return known.part;
     }
-    let disposition: string | undefined;
-    let contentType: string | undefined;
     // Too many lines is refused before any line is read.
     let lines = text.length === 0 ? 0 : 1;
     for (let at = text.indexOf('\r\n'); at !== -1; at = text.indexOf('\r\n', at + 2)) lines++;
     if (lines > this.#maxHeaderPairs) throw new RampartError('upload_part_headers_too_large');
-    // The lines between CRLFs. None is empty: the block ends at the first CRLF CRLF.
-    for (let start = 0; start < text.length; ) {
-      const lineEnd = text.indexOf('\r\n', start);
-      const end = lineEnd === -1 ? text.length : lineEnd;
-      const line = text.slice(start, end);
-      start = end + 2;
-      const colon = line.indexOf(':');
-      // Obsolete line folding, bare CR or LF, and lines without a name are all refused.
-      if (colon <= 0 || line.includes('\r') || line.includes('\n')) throw new RampartError('upload_malformed');
-      const name = line.slice(0, colon).toLowerCase();
-      if (!TOKEN.test(name)) throw new RampartError('upload_malformed');
-      const value = trimSpaces(line.slice(colon + 1));
-      if (name === 'content-disposition') {
-        if (disposition !== undefined) throw new RampartError('upload_malformed');
-        disposition = value;
-      } else if (name === 'content-type') {
-        if (contentType !== undefined) throw new RampartError('upload_malformed');
-        contentType = value;
-      } else if (name === 'content-transfer-encoding') {
-        // Deprecated by RFC 7578 §4.7; decoding one (base64, quoted-printable) would let
-        // the bytes checked differ from the bytes sent.
-        if (!/^(?:7bit|8bit|binary)$/i.test(value)) throw new RampartError('upload_malformed');
-      }
-    }
-    if (disposition === undefined) throw new RampartError('upload_malformed');
-    const { name, filename } = parseDisposition(disposition);
-    const type = contentType === undefined ? undefined : trimSpaces(contentType.split(';', 1)[0]!).toLowerCase();
-    const part: PartInfo = Object.freeze({ name, filename, contentType: type === '' ? undefined : type });
+    // The rules the CSRF scanner follows too: the two agree on every part.
+    const headers = readPartHeaders(text);
+    if (headers === undefined) throw new RampartError('upload_malformed');
+    const part: PartInfo = Object.freeze({ name: headers.name, filename: headers.filename, contentType: headers.contentType });
     if (text.length <= MAX_KNOWN_BLOCK_LENGTH) {
       if (KNOWN_BLOCKS.size >= MAX_KNOWN_BLOCKS) KNOWN_BLOCKS.clear();
       KNOWN_BLOCKS.set(text, { part, lines });
     }
     return part;
-  }
-}
-
-/**
- * One `key=value` or `key="value"` parameter and what ends it (`;` or the end), read
- * from `lastIndex` on. Only space and tab count as whitespace (RFC 9110 OWS), as in the
- * CSRF scanner: a no-break space must not separate parameters for one reader and not
- * the other.
- */
-const PARAMETER = /[ \t]*([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*=[ \t]*(?:"([^"]*)"|([^ \t;"]*))[ \t]*(?:;|$)/y;
-
-/**
- * `form-data; name="…"; filename="…"`. Values are read as browsers write them (the
- * HTML standard's encoding: `"` sent as `%22`, CR and LF as `%0D`/`%0A`, no backslash
- * escapes), so a quoted value ends at the next quote.
- */
-function parseDisposition(value: string): { name: string; filename: string | undefined } {
-  const semicolon = value.indexOf(';');
-  const type = trimSpaces(semicolon === -1 ? value : value.slice(0, semicolon)).toLowerCase();
-  if (type !== 'form-data') throw new RampartError('upload_malformed');
-  const parameters = new Map<string, string>();
-  let position = semicolon === -1 ? value.length : semicolon + 1;
-  for (;;) {
-    position = skipSpaces(value, position);
-    if (position === value.length) break;
-    PARAMETER.lastIndex = position;
-    const match = PARAMETER.exec(value);
-    if (!match) throw new RampartError('upload_malformed');
-    const key = match[1]!.toLowerCase();
-    if (parameters.has(key)) throw new RampartError('upload_malformed');
-    parameters.set(key, match[2] ?? match[3]!);
-    position = PARAMETER.lastIndex;
-  }
-  const name = parameters.get('name');
-  if (name === undefined) throw new RampartError('upload_malformed');
-  let filename = parameters.get('filename');
-  if (filename === undefined) {
-    const extended = parameters.get('filename*');
-    if (extended !== undefined) filename = decodeExtended(extended);
-  }
-  return { name, filename };
-}
-
-/** RFC 8187 `charset'language'value`, UTF-8 only; anything else is kept as sent. */
-function decodeExtended(value: string): string {
-  const match = /^utf-8'[^']*'(.*)$/i.exec(value);
-  if (!match) return value;
-  try {
-    return decodeURIComponent(match[1]!);
-  } catch {
-    return value;
   }
 }
 
@@ -471,24 +393,6 @@ function view(chunk: Uint8Array, start: number, end: number): Uint8Array {
   // Most chunks of a large file are content from end to end: handed over as they are.
   if (start === 0 && end === chunk.length) return chunk;
   return new Uint8Array(chunk.buffer, chunk.byteOffset + start, end - start);
-}
-
-/** Strips spaces and tabs only (RFC 9110 OWS), not every Unicode space as `trim` does. */
-function trimSpaces(text: string): string {
-  const start = skipSpaces(text, 0);
-  let end = text.length;
-  while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
-  return start === 0 && end === text.length ? text : text.slice(start, end);
-}
-
-/** The index of the first character at or after `from` that is not a space or tab. */
-function skipSpaces(text: string, from: number): number {
-  while (from < text.length && isSpace(text.charCodeAt(from))) from++;
-  return from;
-}
-
-function isSpace(code: number): boolean {
-  return code === 0x20 || code === 0x09;
 }
 
 function concat(first: Uint8Array, second: Uint8Array): Uint8Array {
