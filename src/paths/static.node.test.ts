@@ -269,88 +269,64 @@ describe('staticFiles: options', () => {
   });
 });
 
+/**
+ * Serves `<folder>/f.txt` for 1.5 s while another process keeps swapping the real
+ * directory `<folder>` for a symlink to `linkTarget` (the check-then-open race that
+ * O_NOFOLLOW alone cannot close, since it covers only the last component), and counts
+ * what each serve gave: the file's text, or the refusal's code.
+ */
+async function serveWhileSwapped(folder: string, linkTarget: string): Promise<Map<string, number>> {
+  const race = join(root, folder);
+  const swapper = spawn(process.execPath, [
+    '-e',
+    `const fs = require('node:fs');
+     const [race, parked, link, target] = process.argv.slice(1);
+     fs.symlinkSync(target, link);
+     const end = Date.now() + 3000;
+     while (Date.now() < end) {
+       try { fs.renameSync(race, parked); fs.renameSync(link, race); fs.renameSync(race, link); fs.renameSync(parked, race); } catch {}
+     }`,
+    race,
+    `${race}-parked`,
+    `${race}-link`,
+    linkTarget,
+  ], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => swapper.once('exit', resolve));
+  const seen = new Map<string, number>();
+  try {
+    const end = Date.now() + 1500;
+    while (Date.now() < end) {
+      const result = await files.serve(`${folder}/f.txt`).then(
+        (response) => response.text(),
+        (error: unknown) => (error instanceof RampartError ? error.code : 'error'),
+      );
+      seen.set(result, (seen.get(result) ?? 0) + 1);
+    }
+  } finally {
+    swapper.kill();
+    await exited;
+  }
+  return seen;
+}
+
 describe('staticFiles: a directory swapped for a symlink while serving', () => {
   it('never serves the file outside, whatever the timing', async () => {
-    // `race/` is a real directory inside the root; another process keeps replacing it
-    // with a symlink to the sibling outside (the check-then-open race that O_NOFOLLOW
-    // alone cannot close, since it covers only the last component).
-    const race = join(root, 'race');
-    mkdirSync(race);
-    writeFileSync(join(race, 'f.txt'), 'inside');
+    mkdirSync(join(root, 'race'));
+    writeFileSync(join(root, 'race', 'f.txt'), 'inside');
     writeFileSync(join(base, 'public-evil', 'f.txt'), 'outside');
-    const swapper = spawn(process.execPath, [
-      '-e',
-      `const fs = require('node:fs');
-       const [race, parked, link, target] = process.argv.slice(1);
-       fs.symlinkSync(target, link);
-       const end = Date.now() + 3000;
-       while (Date.now() < end) {
-         try { fs.renameSync(race, parked); fs.renameSync(link, race); fs.renameSync(race, link); fs.renameSync(parked, race); } catch {}
-       }`,
-      race,
-      join(root, 'race-parked'),
-      join(root, 'race-link'),
-      join(base, 'public-evil'),
-    ], { stdio: 'ignore' });
-    const exited = new Promise((resolve) => swapper.once('exit', resolve));
-    const seen = new Map<string, number>();
-    try {
-      const end = Date.now() + 1500;
-      while (Date.now() < end) {
-        const result = await files.serve('race/f.txt').then(
-          (response) => response.text(),
-          (error: unknown) => (error instanceof RampartError ? error.code : 'error'),
-        );
-        seen.set(result, (seen.get(result) ?? 0) + 1);
-      }
-    } finally {
-      swapper.kill();
-      await exited;
-    }
+    const seen = await serveWhileSwapped('race', join(base, 'public-evil'));
     // The race was really run: the file was served between swaps, and refused during them.
     expect(seen.get('inside')).toBeGreaterThan(0);
     expect(seen.get('outside')).toBeUndefined();
     expect([...seen.keys()].every((result) => result === 'inside' || result === 'file_not_found'), JSON.stringify([...seen])).toBe(true);
   });
-});
 
-describe('staticFiles: a directory swapped for a symlink to a dot folder inside the root', () => {
-  it('never serves what the dot folder holds, whatever the timing', async () => {
-    // As above, but the link stays inside the root: what it reaches is a `.hidden/` folder.
-    const race = join(root, 'race-dot');
-    mkdirSync(race);
-    writeFileSync(join(race, 'f.txt'), 'inside');
+  it('never serves what a dot folder inside the root holds, whatever the timing', async () => {
+    mkdirSync(join(root, 'race-dot'));
+    writeFileSync(join(root, 'race-dot', 'f.txt'), 'inside');
     mkdirSync(join(root, '.hidden-race'));
     writeFileSync(join(root, '.hidden-race', 'f.txt'), 'hidden');
-    const swapper = spawn(process.execPath, [
-      '-e',
-      `const fs = require('node:fs');
-       const [race, parked, link, target] = process.argv.slice(1);
-       fs.symlinkSync(target, link);
-       const end = Date.now() + 3000;
-       while (Date.now() < end) {
-         try { fs.renameSync(race, parked); fs.renameSync(link, race); fs.renameSync(race, link); fs.renameSync(parked, race); } catch {}
-       }`,
-      race,
-      join(root, 'race-dot-parked'),
-      join(root, 'race-dot-link'),
-      join(root, '.hidden-race'),
-    ], { stdio: 'ignore' });
-    const exited = new Promise((resolve) => swapper.once('exit', resolve));
-    const seen = new Map<string, number>();
-    try {
-      const end = Date.now() + 1500;
-      while (Date.now() < end) {
-        const result = await files.serve('race-dot/f.txt').then(
-          (response) => response.text(),
-          (error: unknown) => (error instanceof RampartError ? error.code : 'error'),
-        );
-        seen.set(result, (seen.get(result) ?? 0) + 1);
-      }
-    } finally {
-      swapper.kill();
-      await exited;
-    }
+    const seen = await serveWhileSwapped('race-dot', join(root, '.hidden-race'));
     expect(seen.get('inside')).toBeGreaterThan(0);
     expect(seen.get('hidden')).toBeUndefined();
     expect([...seen.keys()].every((result) => result === 'inside' || result === 'file_not_found'), JSON.stringify([...seen])).toBe(true);
