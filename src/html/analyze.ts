@@ -524,29 +524,28 @@ function analyzeAs(strings: readonly string[], location: string, scripting: bool
       return 'url-part';
     }
     if (valueHasSlot) return 'url-part';
+    const kind = staticPrefixKind(slot);
+    // A submit button's formaction replaces its form's action, CSRF field included:
+    // data may only follow a same-origin path, as for a form's own `action`.
+    if (name === 'formaction' && !isSameOriginAction(null, valueText)) {
+      fail('html_formaction_leaves_origin', 'formaction="…" sends the form, with its CSRF token, where it points; start the value with a same-origin path (/…) in the template.', slot);
+    }
+    return kind;
+  }
+
+  /** The kind of the first slot of a URL attribute, after the static text before it. */
+  function staticPrefixKind(slot: number): SlotKind {
     const prefix = asUrlParserSees(valueText);
-    if (prefix === '') return leavesOrigin(name, slot) ?? 'url';
+    if (prefix === '') return 'url';
     // A static prefix: its scheme (if it has one) is checked now, the slot is percent-encoded.
     const colon = prefix.indexOf(':');
     const pathStart = prefix.search(/[/?#]/);
     if (colon !== -1 && (pathStart === -1 || colon < pathStart)) {
       const scheme = prefix.slice(0, colon).toLowerCase();
       if (!['http', 'https', 'mailto', 'tel'].includes(scheme)) return fail('html_unsafe_url_prefix', `the URL starts with "${scheme}:", which is not http, https, mailto or tel.`, slot);
-      return leavesOrigin(name, slot) ?? 'url-part';
     }
-    // A relative prefix: the slot is percent-encoded, so it cannot add a `:`.
-    return leavesOrigin(name, slot) ?? 'url-part';
-  }
-
-  /**
-   * A submit button's `formaction` replaces its form's action, CSRF field included:
-   * data may only follow a same-origin path, as for a form's own `action`.
-   */
-  function leavesOrigin(name: string, slot: number): undefined {
-    if (name === 'formaction' && !isSameOriginAction(null, valueText)) {
-      fail('html_formaction_leaves_origin', 'formaction="…" sends the form, with its CSRF token, where it points; start the value with a same-origin path (/…) in the template.', slot);
-    }
-    return undefined;
+    // A relative prefix, or a safe scheme: the slot is percent-encoded, so it cannot add a `:`.
+    return 'url-part';
   }
 
   /** A value an SVG animation may give another attribute, `href` included. */
