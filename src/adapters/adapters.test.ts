@@ -255,6 +255,62 @@ describe('HTTP/2, not supported yet, fails closed', () => {
   });
 });
 
+describe('Hono', () => {
+  it('@hono/node-server over HTTP/2: rampartHonoNode secures the response the portable way', async () => {
+    const { createServer: createHttp2Server, connect } = await import('node:http2');
+    const app = new Hono<{ Variables: RampartVariables }>();
+    app.use(rampartHonoNode(security()));
+    app.get('/', (c) => c.html('<p>h2</p>'));
+    const server = createAdaptorServer({ fetch: app.fetch, createServer: createHttp2Server }) as unknown as Server;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    try {
+      const headers = await new Promise<Record<string, unknown>>((resolve, reject) => {
+        const stream = client.request({ ':path': '/' });
+        stream.on('response', resolve);
+        stream.on('error', reject);
+        stream.resume();
+        stream.end();
+      });
+      expect(headers[':status']).toBe(200);
+      expect(headers['content-security-policy']).toMatch(/script-src 'nonce-[A-Za-z0-9_-]{22}'/);
+      expect(headers['x-content-type-options']).toBe('nosniff');
+    } finally {
+      client.close();
+      server.close();
+    }
+  });
+
+  it.each([['rampartHono', rampartHono], ['rampartHonoNode', rampartHonoNode]])(
+    '%s: a response with immutable headers (a fetch() result) is secured, not merged back',
+    async (_name, middleware) => {
+      // An upstream whose answer is passed on as it is: fetch() gives immutable headers, so rampart copies the response.
+      const upstream = createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain', 'x-powered-by': 'PHP/5.4', 'public-key-pins': 'pin-sha256="a"; max-age=9', 'set-cookie': 'upstream=1', 'cache-control': 'public, max-age=3600' });
+        res.end('proxied');
+      });
+      await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+      const app = new Hono<{ Variables: RampartVariables }>();
+      app.use(middleware(security()));
+      app.get('/', async (c) => {
+        await storeUser(c.get('rampart'));
+        return fetch(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}/`);
+      });
+      try {
+        const response = await app.request('http://app.example/');
+        expect(await response.text()).toBe('proxied');
+        expect(response.headers.get('x-powered-by')).toBeNull();
+        expect(response.headers.get('public-key-pins')).toBeNull();
+        expect(response.headers.get('cache-control')).toBe('private, no-store');
+        expect(response.headers.getSetCookie().some((cookie) => cookie.startsWith('__Host-session='))).toBe(true);
+        expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      } finally {
+        upstream.close();
+      }
+    },
+  );
+});
+
 describe('html.strict: no HTML page built without the engine', () => {
   const strict = () => rampart({ keys: 'nv1QpAe2PgR4gV5tLS1Yjq8dXsQ4iu3CI3SxzAEDc8s', html: { strict: true }, logger: { warn: () => {} } });
   const STRING_PAGE = '<p>built from a string, <script>alert(1)</script></p>';

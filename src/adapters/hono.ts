@@ -20,6 +20,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { isRampartError } from '../errors.ts';
 import { RequestContext, type Rampart } from '../rampart.ts';
 import { FetchIncoming } from './_fetch.ts';
+import { replaceResponse } from './_hono.ts';
 
 /** The variables rampart adds to Hono's context. */
 export interface RampartVariables {
@@ -59,9 +60,10 @@ export function rampartHono(security: Rampart, options: HonoAdapterOptions = {})
     c.set('rampart', started);
     await next();
     // Hono turns a thrown error into a generic 500; a rampart error has its own response.
-    if (c.error !== undefined && isRampartError(c.error)) c.res = security.failureResponse(c.error, c.req.header('accept'));
+    if (c.error !== undefined && isRampartError(c.error)) replaceResponse(c, security.failureResponse(c.error, c.req.header('accept')));
     const finished = await security.finish(started, c.res);
-    if (finished !== c.res) c.res = finished;
+    if (finished !== c.res) replaceResponse(c, finished);
     return undefined;
   };
 }
+
