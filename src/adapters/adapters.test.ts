@@ -255,6 +255,29 @@ describe('HTTP/2, not supported yet, fails closed', () => {
   });
 });
 
+describe('Fastify', () => {
+  it('a 500 carries none of the headers the handler set before it threw (a cookie, a trace)', async () => {
+    const app = Fastify();
+    await app.register(rampartFastify(security()));
+    app.get('/', (_request, reply) => {
+      reply.header('set-cookie', 'sid=abc');
+      reply.header('x-internal-trace', 'db=prod-7');
+      throw new Error(SECRET);
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const response = await fetch(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}/`);
+      expect(response.status).toBe(500);
+      expect(response.headers.getSetCookie()).toEqual([]);
+      expect(response.headers.get('x-internal-trace')).toBeNull();
+      expect(await response.text()).not.toContain('hunter2');
+      expect(response.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('Hono', () => {
   it('@hono/node-server over HTTP/2: rampartHonoNode secures the response the portable way', async () => {
     const { createServer: createHttp2Server, connect } = await import('node:http2');

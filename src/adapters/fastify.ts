@@ -75,6 +75,8 @@ export function rampartFastify(security: Rampart): FastifyPluginCallback {
       const clientError = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500;
       if (clientError && !isRampartError(error)) return previous.call(this, error, request, reply);
       const response = security.failureResponse(error, request.headers.accept);
+      // What the handler set before it threw (a cookie, a trace header) is not the error page's.
+      for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
       reply.code(response.status);
       response.headers.forEach((value, name) => void reply.header(name, value));
       return reply.send(await response.text());

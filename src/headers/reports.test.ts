@@ -143,6 +143,21 @@ describe('flood control', () => {
     expect(violations).toHaveLength(5);
   });
 
+  it('counts reports, not requests: a batch of 100 distinct reports cannot multiply the limit', async () => {
+    const { reports, violations } = receiver({ rateLimit: { max: 10, windowSeconds: 60 } });
+    const batch = (round: number) =>
+      JSON.stringify(Array.from({ length: 100 }, (_unused, index) => ({ type: 'csp-violation', body: { ...reportingApi[0]!.body, blockedURL: `https://evil.example/${round}/${index}.js` } })));
+    const statuses: number[] = [];
+    for (let round = 0; round < 5; round++) statuses.push((await reports.receive(post(batch(round), 'application/reports+json'), '1.2.3.4')).status);
+    expect(violations).toHaveLength(10);
+    expect(statuses).toEqual([204, 429, 429, 429, 429]);
+    // Empty batches cost one each too.
+    const { reports: other } = receiver({ rateLimit: { max: 3, windowSeconds: 60 } });
+    const empty: number[] = [];
+    for (let round = 0; round < 4; round++) empty.push((await other.receive(post('[]', 'application/reports+json'), '1.2.3.4')).status);
+    expect(empty).toEqual([204, 204, 204, 429]);
+  });
+
   it('delivers identical reports once per dedupe window', async () => {
     const { reports, violations, clock } = receiver({ dedupeSeconds: 600 });
     for (let index = 0; index < 10; index++) await reports.receive(post(JSON.stringify(legacy)), `10.0.0.${index}`);

@@ -162,17 +162,29 @@ export function compileReports(
   const windows = new Map<string, { start: number; count: number }>();
   const seen = new Map<string, number>();
 
-  function limited(clientAddress: string | undefined): boolean {
-    if (rate === false) return false;
+  /** The client's window now (a new one when the last has passed). */
+  function windowOf(clientAddress: string | undefined): { start: number; count: number } {
     const key = clientAddress ?? '';
     const time = now();
-    const window = windows.get(key);
+    let window = windows.get(key);
     if (!window || time - window.start >= windowMs) {
-      remember(windows, key, { start: time, count: 1 });
-      return false;
+      window = { start: time, count: 0 };
+      remember(windows, key, window);
     }
-    window.count++;
-    return window.count > rateMax;
+    return window;
+  }
+
+  /**
+   * How many of `wanted` reports the client may still deliver in this window, charged
+   * to it: the limit counts reports, not requests (one body may hold many), and every
+   * request costs at least one, so empty bodies cannot flood either.
+   */
+  function take(clientAddress: string | undefined, wanted: number): number {
+    if (rate === false) return wanted;
+    const window = windowOf(clientAddress);
+    const granted = Math.max(0, Math.min(wanted, rateMax - window.count));
+    window.count += Math.max(granted, 1);
+    return granted;
   }
 
   async function deliver(violation: CspViolation): Promise<void> {
@@ -202,7 +214,8 @@ export function compileReports(
       if (mediaType !== 'application/csp-report' && mediaType !== 'application/reports+json' && mediaType !== 'application/json') {
         return refuse('csp_report_media_type');
       }
-      if (limited(clientAddress)) return refuse('csp_report_rate_limited');
+      // Refused before the body is read once the window is spent.
+      if (rate !== false && windowOf(clientAddress).count >= rateMax) return refuse('csp_report_rate_limited');
       const body = await readLimited(request, maxBodyBytes);
       if (body === 'too_large') return refuse('csp_report_too_large');
       if (body === 'unreadable') return refuse('csp_report_malformed');
@@ -213,7 +226,9 @@ export function compileReports(
         violations = null;
       }
       if (!violations) return refuse('csp_report_malformed');
-      for (const violation of violations) await deliver(violation);
+      const granted = take(clientAddress, violations.length);
+      if (granted === 0 && violations.length > 0) return refuse('csp_report_rate_limited');
+      for (const violation of violations.slice(0, granted)) await deliver(violation);
       return new Response(null, { status: 204, headers: { 'Cache-Control': 'no-store' } });
     },
   };
