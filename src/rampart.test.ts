@@ -120,6 +120,27 @@ describe('per-request context', () => {
     expect(html['content-security-policy']).toContain(`'nonce-${request.nonce}'`);
   });
 
+  it('warns about a per-route policy that weakens the headers, as about the global options', () => {
+    const warnings: string[] = [];
+    const security = production({ logger: { warn: (message) => warnings.push(message), error: () => {} } });
+    security.headerPolicy({
+      contentSecurityPolicy: { set: { 'script-src': ['*', "'unsafe-eval'"], 'object-src': ['*'] }, remove: ['base-uri'] },
+      strictTransportSecurity: false,
+      xContentTypeOptions: false,
+    });
+    expect(warnings).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('headerPolicy.strictTransportSecurity is false'),
+        expect.stringContaining('headerPolicy.xContentTypeOptions is false'),
+        expect.stringContaining('headerPolicy.contentSecurityPolicy'),
+      ]),
+    );
+    // A policy that only relaxes framing says nothing.
+    warnings.length = 0;
+    security.headerPolicy({ xFrameOptions: 'SAMEORIGIN', contentSecurityPolicy: { set: { 'frame-ancestors': ["'self'"] } } });
+    expect(warnings).toEqual([]);
+  });
+
   it('compiles inline overrides once per object', () => {
     const security = production();
     const overrides = { xFrameOptions: false } as const;

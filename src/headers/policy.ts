@@ -373,6 +373,8 @@ export function compileOverrides(base: ResolvedHeaders, overrides: HeaderOverrid
   if (!isPlainObject(overrides)) throw new TypeError(`rampart: headerPolicy: expected an object of overrides, got ${describe(overrides)}.`);
   const record = overrides as Record<string, unknown>;
   checkOptionNames(record, where);
+  // A route's policy is held to what the global one is: the same warnings.
+  warnAboutWeakening(record, environment, where);
   const patch = (model: CspModel | false, value: unknown, name: string): CspModel | false => {
     if (value === undefined) return model;
     if (value === false) return false;
@@ -380,6 +382,7 @@ export function compileOverrides(base: ResolvedHeaders, overrides: HeaderOverrid
   };
   const csp = patch(base.csp, record.contentSecurityPolicy, 'contentSecurityPolicy');
   const cspReportOnly = patch(base.cspReportOnly, record.contentSecurityPolicyReportOnly, 'contentSecurityPolicyReportOnly');
+  if (csp && record.contentSecurityPolicy !== undefined) for (const warning of lintCsp(csp, `rampart: ${where}contentSecurityPolicy`)) environment.warn(warning);
   const values = resolveValues(record, base.values, where);
   return buildBlocks(csp, cspReportOnly, values, environment.reportPath);
 }
