@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { analyzeCsp, CSP_RULES, cspNonces } from './csp.ts';
 import { fetchExchange, type FetchOptions } from './fetch.node.ts';
-import { linkTargets, metaHttpEquiv, scanTags } from './html-scan.ts';
+import { headTags, linkTargets, metaHttpEquiv, scanTags } from './html-scan.ts';
 import { observatory, observatoryError } from './observatory.ts';
 import { analyzeCookies, analyzeDisclosure, analyzeForms, analyzeHeaders, analyzeTransport, headerValues, isHtml, PASSIVE_RULES } from './passive.ts';
 import {
@@ -19,8 +19,8 @@ import {
   planCsrfProbes,
   planTraversalProbes,
   planXssProbes,
+  needsComparison,
   PROBE_RULES,
-  refusedForCsrf,
 } from './probes.ts';
 import { retrieveSite } from './retrieve.node.ts';
 import { checklist, type NotAssessed } from './score.ts';
@@ -170,7 +170,8 @@ export async function audit(target: string, options: AuditOptions = {}): Promise
 
   // 3. Passive checks.
   const findings: Finding[] = [];
-  const pages = exchanges.filter((exchange) => exchange.reason !== 'probe' && exchange.reason !== 'preflight' && isHtml(exchange));
+  // A redirect is no page: its HTML body ("301 Moved Permanently") is never shown.
+  const pages = exchanges.filter((exchange) => exchange.reason !== 'probe' && exchange.reason !== 'preflight' && isHtml(exchange) && !isRedirect(exchange));
   findings.push(...collapse(pages.flatMap((exchange) => analyzeHeaders(exchange))));
   findings.push(...analyzeCookies(exchanges));
   findings.push(...pages.flatMap((exchange) => analyzeForms(exchange)));
@@ -193,7 +194,7 @@ export async function audit(target: string, options: AuditOptions = {}): Promise
         https: page.request.url.startsWith('https:'),
         headers,
         reportOnly: headerValues(page, 'content-security-policy-report-only'),
-        meta: metaHttpEquiv(scanTags(page.response.body), 'content-security-policy'),
+        meta: metaHttpEquiv(headTags(scanTags(page.response.body), page.response.body), 'content-security-policy'),
         exchanges: earlier === undefined ? [page.index] : [earlier.index, page.index],
         ...(earlier !== undefined ? { nonceSeenElsewhere: earlier.nonce } : {}),
         // The nonce hints need the whole page.
@@ -236,8 +237,8 @@ export async function audit(target: string, options: AuditOptions = {}): Promise
       if (!forged) continue;
       let genuine: Exchange | undefined;
       // The same invalid values from the site itself (with the token, when the form has one):
-      // sent only when the forged request was refused without a word about CSRF.
-      if (forged.response.status >= 400 && !refusedForCsrf(forged)) {
+      // sent unless the forged request was refused in words that name CSRF.
+      if (needsComparison(forged)) {
         const genuineBody = csrfBody(probe, true);
         genuine = await send('POST', new URL(probe.action), 'probe', {
           headers: { ...probeHeaders, 'content-type': genuineBody.contentType, origin: start.origin, 'sec-fetch-site': 'same-origin', referer: probe.page },
@@ -283,6 +284,10 @@ export async function audit(target: string, options: AuditOptions = {}): Promise
     exchanges,
     errors,
   };
+}
+
+function isRedirect(exchange: Exchange): boolean {
+  return exchange.response.status >= 300 && exchange.response.status < 400 && headerValues(exchange, 'location').length > 0;
 }
 
 function parseTarget(target: string): URL {

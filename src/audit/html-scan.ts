@@ -160,7 +160,25 @@ export function scanForms(tags: readonly Tag[]): Form[] {
   return forms;
 }
 
-/** The `<meta http-equiv>` values of a page, by lowercase header name. */
+/** What the HTML parser keeps in `<head>`: any other start tag (`<body>`, `<p>`, `<div>`…) ends the head. */
+const HEAD_CONTENT = new Set(['html', 'head', 'meta', 'title', 'base', 'link', 'style', 'script', 'noscript', 'template', 'basefont', 'bgsound']);
+
+/**
+ * The tags of a page's `<head>`: up to its end tag or the first start tag the parser
+ * would put in the body. A `<meta http-equiv>` elsewhere is ignored by browsers (HTML,
+ * the meta element: "if the element is not a child of a head element, return").
+ */
+export function headTags(tags: readonly Tag[], html: string): Tag[] {
+  const end = /<\/head[\s/>]/i.exec(html)?.index ?? html.length;
+  const head: Tag[] = [];
+  for (const tag of tags) {
+    if (tag.start > end || !HEAD_CONTENT.has(tag.name)) break;
+    head.push(tag);
+  }
+  return head;
+}
+
+/** The `<meta http-equiv>` values of a page (pass `headTags` for the ones browsers apply), by lowercase header name. */
 export function metaHttpEquiv(tags: readonly Tag[], header: string): string[] {
   return tags
     .filter((tag) => tag.name === 'meta' && tag.attributes.get('http-equiv')?.trim().toLowerCase() === header && tag.attributes.has('content'))

@@ -93,9 +93,32 @@ export function headerValues(exchange: Exchange, name: string): string[] {
   return exchange.response.headers.filter(([key]) => key === name).map(([, value]) => value);
 }
 
-/** True for responses browsers render as a document. */
+/**
+ * The MIME type browsers use (Fetch, "extract a MIME type"): the last valid type of all
+ * the Content-Type values, commas splitting them too; `undefined` when there is none.
+ */
+export function contentType(exchange: Exchange): string | undefined {
+  let type: string | undefined;
+  for (const value of headerValues(exchange, 'content-type')) {
+    for (const part of value.split(',')) {
+      const essence = part.split(';')[0]!.trim().toLowerCase();
+      if (/^[\w!#$%&'*+.^`|~-]+\/[\w!#$%&'*+.^`|~-]+$/.test(essence) && essence !== '*/*') type = essence;
+    }
+  }
+  return type;
+}
+
+/**
+ * The start of a body browsers sniff as HTML when no type is given (MIME Sniffing,
+ * "rules for identifying an unknown MIME type"): whitespace, then one of these tags or a
+ * comment, then a space or `>`.
+ */
+const SNIFFED_HTML = /^[\t\n\f\r ]*(?:<!doctype html|<html|<head|<script|<iframe|<h1|<div|<font|<table|<a|<style|<title|<b|<body|<br|<p|<!--)[ >]/i;
+
+/** True for responses browsers render as a document: an HTML type, or no type and a body that starts like HTML. */
 export function isHtml(exchange: Exchange): boolean {
-  const type = headerValues(exchange, 'content-type')[0]?.split(';')[0]?.trim().toLowerCase();
+  const type = contentType(exchange);
+  if (type === undefined) return SNIFFED_HTML.test(exchange.response.body.slice(0, 512));
   return type === 'text/html' || type === 'application/xhtml+xml';
 }
 
@@ -195,7 +218,9 @@ export function parseSetCookie(line: string): SetCookie | undefined {
   let sameSite: string | undefined;
   let path: string | undefined;
   let domain: string | undefined;
-  let expired = false;
+  // RFC 6265 §5.3 step 3: Max-Age, when valid, wins over Expires whatever their order.
+  let maxAge: number | undefined;
+  let expires: number | undefined;
   for (const attribute of attributes) {
     const separator = attribute.indexOf('=');
     const key = (separator === -1 ? attribute : attribute.slice(0, separator)).trim().toLowerCase();
@@ -205,9 +230,10 @@ export function parseSetCookie(line: string): SetCookie | undefined {
     else if (key === 'samesite') sameSite = value;
     else if (key === 'path') path = value;
     else if (key === 'domain') domain = value;
-    else if (key === 'max-age') expired = Number(value) <= 0;
-    else if (key === 'expires') expired = Date.parse(value) < Date.now();
+    else if (key === 'max-age' && /^-?\d+$/.test(value)) maxAge = Number(value);
+    else if (key === 'expires' && !Number.isNaN(Date.parse(value))) expires = Date.parse(value);
   }
+  const expired = maxAge !== undefined ? maxAge <= 0 : expires !== undefined && expires < Date.now();
   return { name, value: pair!.slice(equals + 1).trim(), secure, httpOnly, sameSite, path, domain, expired };
 }
 
@@ -314,16 +340,42 @@ const DEBUG_MARKERS: readonly RegExp[] = [
   /Traceback \(most recent call last\)/,
   /\bat (?:[\w.<>$]+ )?\(?(?:\/|[A-Z]:\\|file:\/\/)[^\s)]+\.(?:m?js|ts|cjs):\d+:\d+\)?/,
   /Django Version:|You're seeing this error because you have <code>DEBUG = True<\/code>/,
-  /<title>Error: [^<]*<\/title>[\s\S]*<pre>[\s\S]*at [\w.]+ \(/,
 ];
+
+/**
+ * Express's error page (its `<title>Error: …</title>`, then a `<pre>` with a stack frame).
+ * Searched step by step, each step from where the last ended: one regex with two
+ * `[\s\S]*` backtracks quadratically (seconds on a few hundred kilobytes).
+ */
+function expressErrorPage(body: string): number | undefined {
+  const title = /<title>Error: [^<]*<\/title>/.exec(body);
+  if (title === null) return undefined;
+  const pre = body.indexOf('<pre>', title.index + title[0].length);
+  if (pre === -1) return undefined;
+  const frame = /at [\w.]+ \(/y;
+  for (let at = body.indexOf('at ', pre); at !== -1; at = body.indexOf('at ', at + 1)) {
+    frame.lastIndex = at;
+    if (frame.test(body)) return title.index;
+  }
+  return undefined;
+}
+
+/** Where a debug page shows itself in `body`, or `undefined`. */
+export function debugMarker(body: string): number | undefined {
+  for (const pattern of DEBUG_MARKERS) {
+    const match = pattern.exec(body);
+    if (match !== null) return match.index;
+  }
+  return expressErrorPage(body);
+}
 
 /** Debug pages and version leaks, on any response. */
 export function analyzeDisclosure(exchange: Exchange): Finding[] {
   const findings: Finding[] = [];
   const body = exchange.response.body;
-  const marker = DEBUG_MARKERS.map((pattern) => pattern.exec(body)).find((match) => match !== null);
-  if (marker) {
-    findings.push(finding('debug-page', exchange, `${exchange.request.url} (status ${exchange.response.status}) shows a debug page or stack trace.`, excerpt(body, marker.index)));
+  const marker = debugMarker(body);
+  if (marker !== undefined) {
+    findings.push(finding('debug-page', exchange, `${exchange.request.url} (status ${exchange.response.status}) shows a debug page or stack trace.`, excerpt(body, marker)));
   }
   const server = headerValues(exchange, 'server')[0];
   if (server !== undefined && /\d+\.\d+/.test(server)) findings.push(finding('server-version', exchange, `Server: ${server}`, server, safeOrigin(exchange.request.url)));
@@ -359,7 +411,7 @@ export function analyzeTransport(facts: TransportFacts): Finding[] {
       const bad = https.find((hop) => hop.tls && !hop.tls.verified)!;
       findings.push(finding('tls-invalid-certificate', bad, `The certificate of ${new URL(bad.request.url).host} does not verify${bad.tls?.error ? `: ${bad.tls.error}` : ''}.`, bad.tls?.error, safeOrigin(bad.request.url)));
     }
-    findings.push(...hsts(https.at(-1)!));
+    findings.push(...hsts(hstsResponse(https)));
   }
   const http = facts.http;
   if (http !== undefined && http.length > 0) {
@@ -380,6 +432,25 @@ export function analyzeTransport(facts: TransportFacts): Finding[] {
     }
   }
   return findings;
+}
+
+/**
+ * The response whose HSTS counts: one from the target's own host (HSTS binds the host
+ * that sent it, so a redirect to www. or a login host says nothing about this one), the
+ * first of them that sends the header, else the first of them.
+ */
+function hstsResponse(https: readonly Exchange[]): Exchange {
+  const host = hostnameOf(https[0]!.request.url);
+  const own = https.filter((hop) => hop.request.url.startsWith('https:') && hostnameOf(hop.request.url) === host);
+  return own.find((hop) => headerValues(hop, 'strict-transport-security').length > 0) ?? own[0] ?? https[0]!;
+}
+
+function hostnameOf(url: string): string | undefined {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return undefined;
+  }
 }
 
 function hsts(exchange: Exchange): Finding[] {

@@ -3,21 +3,23 @@
  * They never change server state by construction:
  *
  * - reflected XSS: GET requests with an inert canary (a made-up tag and attribute name,
- *   no script, no event handler), classified by where the canary lands in the page;
+ *   no script, no event handler, after the end tags of comments and raw-text elements),
+ *   classified by where the canary lands in the page;
  * - CSRF: a form submitted cross-site without its token, with values its own markup says
  *   are invalid (a number field given letters, a value over `maxlength`…), compared with
- *   the same invalid submission carrying the token: a protected site refuses the first
- *   before looking at the values. Forms without any field that can be made invalid are
- *   not probed ("not assessed"), and nothing is sent with a valid token unless the
- *   tokenless request was already refused;
- * - traversal: the "dir-echo" differential (`../static/x.css` for `static/x.css`): it
- *   reads only files the site serves anyway.
+ *   the same invalid submission carrying the token: a protected site answers the two
+ *   differently, an unprotected one alike. Forms without any field that can be made
+ *   invalid are not probed ("not assessed"), and a refusal that names CSRF needs no
+ *   comparison;
+ * - traversal: the "dir-echo" differential (`/static/..%2fstatic%2fx.css` for
+ *   `/static/x.css`, `../files/x.txt` for `?file=x.txt`), always climbing above the
+ *   served directory: it reads only files the site serves anyway.
  *
  * Every probe request carries `X-Audit-Probe: <run id>` and is listed in the report.
  * The I/O is done by the caller; these functions are pure.
  */
 
-import { CSRF_FIELD_NAMES, isHtml } from './passive.ts';
+import { CSRF_FIELD_NAMES, headerValues, isHtml } from './passive.ts';
 import { scanForms, scanTags, type Form, type FormField } from './html-scan.ts';
 import type { Exchange, Finding, Rule } from './types.ts';
 
@@ -64,9 +66,19 @@ export function canaryFor(runId: string): string {
   return `aud${runId}`;
 }
 
-/** The inert XSS payload: it breaks out of text, quoted and unquoted attributes, and names a tag and an attribute no one has. */
+/**
+ * What ends every context where markup is not parsed: a comment, and the raw text of
+ * `<textarea>`, `<title>`, `<style>` and `<script>` (whose end tags close them whatever
+ * quotes or comments came before).
+ */
+const RAW_TEXT_BREAKERS = '--></textarea></title></style></script>';
+
+/**
+ * The inert XSS payload: it breaks out of text, quoted and unquoted attributes, comments
+ * and raw-text elements, and names a tag and an attribute no one has.
+ */
 export function xssPayload(canary: string): string {
-  return `${canary}'"><${canary}x ${canary}y=1>`;
+  return `${canary}'"${RAW_TEXT_BREAKERS}><${canary}x ${canary}y=1>`;
 }
 
 /** One XSS probe: a GET URL with one parameter replaced. */
@@ -258,47 +270,102 @@ export function csrfBody(probe: CsrfProbe, withToken: boolean): { contentType: s
 }
 
 /**
- * The verdict of a CSRF probe: `forged` is the tokenless cross-site submission,
- * `genuine` (only sent when `forged` was refused) the same invalid values with the token.
+ * Whether a CSRF probe needs the comparison request (the same invalid values, with the
+ * token, from the site itself): always, unless the forged request was refused in words
+ * that name CSRF protection (see `refusedForCsrf`) or failed with a server error. A 2xx
+ * is no proof either way (Flask-WTF redraws the form with 200 when the token is missing).
  */
-export function classifyCsrf(probe: CsrfProbe, forged: Exchange, genuine: Exchange | undefined): Finding | 'protected' | 'not-assessed' {
-  const fingerprint = `csrf-not-enforced|${pathOf(probe.action)}`;
-  const accepted = forged.response.status < 400;
-  if (accepted) {
-    return {
-      ruleId: 'csrf-not-enforced',
-      severity: 'high',
-      message: `POST ${probe.action} was accepted (${forged.response.status}) from another site without a CSRF token (the values sent were invalid: ${probe.invalid}).`,
-      url: probe.action,
-      exchanges: [forged.index],
-      fingerprint,
-    };
-  }
-  if (genuine === undefined) return refusedForCsrf(forged) ? 'protected' : 'not-assessed';
-  if (genuine.response.status < 400) return 'not-assessed';
-  // Same answer with and without the token: the token was never looked at.
-  if (genuine.response.status === forged.response.status && normalise(genuine.response.body) === normalise(forged.response.body)) {
-    return {
-      ruleId: 'csrf-not-enforced',
-      severity: 'high',
-      message: `POST ${probe.action} answers a cross-site submission without a token exactly as one with its token (${forged.response.status}): the token is not checked.`,
-      url: probe.action,
-      exchanges: [forged.index, genuine.index],
-      fingerprint,
-    };
-  }
-  return 'protected';
+export function needsComparison(forged: Exchange): boolean {
+  return forged.response.status < 500 && !refusedForCsrf(forged);
 }
 
 /**
- * A refusal that names CSRF protection (a 403, or a 4xx whose body mentions the token
- * or the other site): the values were never looked at, so nothing needs to be sent
- * with the token.
+ * The verdict of a CSRF probe: `forged` is the tokenless cross-site submission,
+ * `genuine` (sent when `needsComparison(forged)`) the same invalid values with the token.
+ * The token made no difference to the answer: not enforced. It made one: protected.
+ * Anything else (no comparison, a server error) is not assessed.
+ */
+export function classifyCsrf(probe: CsrfProbe, forged: Exchange, genuine: Exchange | undefined): Finding | 'protected' | 'not-assessed' {
+  const fingerprint = `csrf-not-enforced|${pathOf(probe.action)}`;
+  if (refusedForCsrf(forged)) return 'protected';
+  if (genuine === undefined || genuine.response.status >= 500 || forged.response.status >= 500) return 'not-assessed';
+  const forgedStatus = forged.response.status;
+  // A 4xx without the token but a success with it: the invalid values were not refused
+  // either way, so the answer says nothing about the token.
+  if (forgedStatus >= 400 && genuine.response.status < 400) return 'not-assessed';
+  if (!sameAnswer(forged, genuine)) return 'protected';
+  const outcome = forgedStatus < 400 ? `was accepted (${forgedStatus})` : `is answered (${forgedStatus})`;
+  return {
+    ruleId: 'csrf-not-enforced',
+    severity: 'high',
+    message: `POST ${probe.action} ${outcome} from another site without a CSRF token exactly as from the site with its token: the token is not checked (the values sent were invalid: ${probe.invalid}).`,
+    url: probe.action,
+    exchanges: [forged.index, genuine.index],
+    fingerprint,
+  };
+}
+
+/** Same status, same redirect target, same page once what changes on every response is left out. */
+function sameAnswer(forged: Exchange, genuine: Exchange): boolean {
+  return (
+    forged.response.status === genuine.response.status &&
+    (headerValues(forged, 'location')[0] ?? '') === (headerValues(genuine, 'location')[0] ?? '') &&
+    normalise(forged.response.body) === normalise(genuine.response.body)
+  );
+}
+
+/**
+ * What frameworks say when they refuse a request for CSRF: Flask-WTF ("The CSRF token is
+ * missing."), Django ("CSRF verification failed"), Rails (InvalidAuthenticityToken), csurf
+ * ("invalid csrf token"), Laravel ("CSRF token mismatch"), ASP.NET anti-forgery, Origin checks.
+ */
+const CSRF_REFUSAL_TEXT =
+  /\b(?:csrf|xsrf)\b[\s\w'"-]{0,40}?\b(?:missing|invalid|mismatch|failed|failure|expired|verification|not found|does not match|required)\b|\b(?:invalid|missing|bad|expired)\s+(?:csrf|xsrf)\b|InvalidAuthenticityToken|authenticity token|anti-?forgery|cross-site request forgery|cross-site (?:post|form|request)s? (?:are|is) (?:not allowed|forbidden|refused)|origin (?:check|checking) failed|origin (?:mismatch|not allowed)/i;
+
+/**
+ * A refusal that names CSRF protection: a 403, or a 4xx whose text (markup left out: a
+ * redrawn form carries its own `csrf_token` field) is a framework's CSRF error. The
+ * values were never looked at, so nothing needs to be sent with the token. A 2xx whose
+ * text is such an error (Flask-WTF's redrawn form) is a refusal too.
  */
 export function refusedForCsrf(forged: Exchange): boolean {
   const status = forged.response.status;
-  if (status < 400 || status >= 500) return false;
-  return status === 403 || /csrf|xsrf|forgery|anti-?forgery|token|cross-site|another site|origin/i.test(forged.response.body);
+  if (status === 403) return true;
+  if (status >= 500 || (status >= 300 && status < 400)) return false;
+  return CSRF_REFUSAL_TEXT.test(visibleText(forged.response.body));
+}
+
+/**
+ * The text of a page without its markup: tags (their names and attribute values),
+ * comments, scripts and styles. A linear scan of the first 100,000 characters (a
+ * refusal says so early; a hostile page must not make this quadratic).
+ */
+function visibleText(body: string): string {
+  const page = body.slice(0, 100_000);
+  const lower = page.toLowerCase();
+  let text = '';
+  let position = 0;
+  while (position < page.length) {
+    const open = page.indexOf('<', position);
+    if (open === -1) return text + page.slice(position);
+    text += `${page.slice(position, open)} `;
+    if (page.startsWith('<!--', open)) {
+      const end = page.indexOf('-->', open + 4);
+      if (end === -1) break;
+      position = end + 3;
+      continue;
+    }
+    const end = page.indexOf('>', open + 1);
+    if (end === -1) break;
+    position = end + 1;
+    const raw = /^<(script|style)[\s/>]/.exec(lower.slice(open, open + 8))?.[1];
+    if (raw !== undefined) {
+      const close = lower.indexOf(`</${raw}`, position);
+      if (close === -1) break;
+      position = close;
+    }
+  }
+  return text.replace(/&#0*39;|&#x0*27;|&apos;/gi, "'").replace(/&quot;|&#0*34;/gi, '"');
 }
 
 /** A page without what changes on every response (tokens, nonces, dates). */
@@ -338,14 +405,14 @@ export function planTraversalProbes(exchanges: readonly Exchange[], origin: stri
       const key = `${url.pathname}|${parameter}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      const slash = value.lastIndexOf('/');
-      const directories = slash > 0 ? [value.slice(0, slash).split('/').at(-1)!] : GUESSED_DIRECTORIES;
-      const leaf = value.slice(slash + 1);
+      // "../" must climb above the served directory: `docs/../docs/x` stays inside it, and
+      // a safe join (Werkzeug's safe_join) rightly serves it. The directory's own name is
+      // unknown for a parameter, so the usual ones are guessed.
       const variants: string[] = [];
-      for (const directory of directories) {
-        for (const form of [`../${directory}/${leaf}`, `..\\${directory}\\${leaf}`]) {
+      for (const directory of GUESSED_DIRECTORIES) {
+        for (const form of [`../${directory}/${value}`, `..\\${directory}\\${value.replaceAll('/', '\\')}`]) {
           const target = new URL(url.href);
-          target.searchParams.set(parameter, slash > 0 ? `${value.slice(0, slash)}/${form}` : form);
+          target.searchParams.set(parameter, form);
           variants.push(target.href);
         }
       }
@@ -353,15 +420,18 @@ export function planTraversalProbes(exchanges: readonly Exchange[], origin: stri
     }
     const segments = url.pathname.split('/').filter(Boolean);
     if (segments.length >= 2 && /\.[A-Za-z0-9]{1,5}$/.test(segments.at(-1)!) && !isHtml(exchange)) {
-      const directory = segments.at(-2)!;
-      const key = `path|${segments.slice(0, -1).join('/')}`;
+      // The route's first segment stands for the served directory (/files/docs/x.txt is
+      // files/docs/x.txt): "../" climbs above it and comes back in by that name. Deeper
+      // segments would only move inside the directory, which a safe join allows.
+      const directory = segments[0]!;
+      const key = `path|${directory}`;
       if (!seen.has(key)) {
         seen.add(key);
-        const prefix = `/${segments.slice(0, -1).join('/')}`;
-        const leaf = segments.at(-1)!;
+        const prefix = `/${directory}`;
+        const rest = segments.slice(1);
         // Only encodings a URL parser leaves alone: `%2e%2e/` would be normalised away by the
         // client before the request is sent, and fetch the original file itself.
-        const variants = [`${prefix}/..%2f${directory}%2f${leaf}`, `${prefix}/..%5c${directory}%5c${leaf}`].map((path) => `${url.origin}${path}`);
+        const variants = ['%2f', '%5c'].map((slash) => `${url.origin}${prefix}/..${slash}${[directory, ...rest].join(slash)}`);
         probes.push({ original: url.href, variants, where: `path ${prefix}/` });
       }
     }

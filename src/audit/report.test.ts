@@ -10,7 +10,7 @@
 import { parse as parseHtml, type DefaultTreeAdapterMap } from 'parse5';
 import { describe, expect, it } from 'vitest';
 import { RULES } from './audit.node.ts';
-import { renderHtml, renderJunit, renderReport, renderSarif, renderText, REPORT_FORMATS } from './report.ts';
+import { renderHtml, renderJunit, renderReport, renderSarif, renderText, REPORT_BODY_LIMIT, REPORT_FORMATS } from './report.ts';
 import { PRACTICES, type AuditReport, type Exchange, type Finding, type Practice, type Severity } from './types.ts';
 
 /** What a hostile site could get into a finding: markup, quotes, CDATA end, entities, C0/C1 controls, terminal escapes, unicode. */
@@ -186,6 +186,24 @@ describe('JSON', () => {
     expect(parsed.findings.map((item) => item.message)).toEqual(report.findings.map((item) => item.message));
     // Hostile text survives exactly (escaped by JSON, not altered).
     expect(parsed.findings[0]!.evidence).toBe(EVIL);
+  });
+
+  it('cuts every body to REPORT_BODY_LIMIT characters, so a crawl of large pages still renders (60 pages of 2 MiB of control characters)', () => {
+    // Each \x01 is six characters in JSON: the whole bodies would pass the longest string V8 can build.
+    const body = '\x01'.repeat(2 * 1024 * 1024);
+    const exchanges = Array.from({ length: 60 }, (_, index) => {
+      const page = exchange(index, `${ORIGIN}/p${index}`, 'link');
+      return { ...page, request: { ...page.request, body }, response: { ...page.response, body } };
+    });
+    const output = renderReport({ ...report, exchanges }, 'json', RULES);
+    expect(output.length).toBeLessThan(60 * REPORT_BODY_LIMIT * 6 * 2 + 100_000);
+    const parsed = JSON.parse(output) as AuditReport;
+    expect(parsed.exchanges).toHaveLength(60);
+    for (const kept of parsed.exchanges) {
+      expect(kept.response.body).toBe(body.slice(0, REPORT_BODY_LIMIT));
+      expect(kept.response.truncated).toBe(true);
+      expect(kept.request.body).toHaveLength(REPORT_BODY_LIMIT);
+    }
   });
 });
 

@@ -19,7 +19,7 @@ export function renderReport(report: AuditReport, format: ReportFormat, rules: R
     case 'text':
       return renderText(report, rules, options.color === true);
     case 'json':
-      return `${JSON.stringify(report, null, 2)}\n`;
+      return `${JSON.stringify(withCappedBodies(report), null, 2)}\n`;
     case 'sarif':
       return `${JSON.stringify(renderSarif(report, rules), null, 2)}\n`;
     case 'junit':
@@ -27,6 +27,31 @@ export function renderReport(report: AuditReport, format: ReportFormat, rules: R
     case 'html':
       return renderHtml(report, rules);
   }
+}
+
+/** The most characters of each request and response body the JSON report keeps. */
+export const REPORT_BODY_LIMIT = 4096;
+
+/**
+ * The report with every body cut to `REPORT_BODY_LIMIT` characters (`truncated` then
+ * true): the bodies are what the findings were read from, not the findings, and a crawl
+ * of large pages would otherwise outgrow the longest string JavaScript can build
+ * (a RangeError, and no report at all).
+ */
+function withCappedBodies(report: AuditReport): AuditReport {
+  return {
+    ...report,
+    exchanges: report.exchanges.map((exchange) => {
+      const { request, response } = exchange;
+      const requestBody = request.body !== undefined && request.body.length > REPORT_BODY_LIMIT ? { body: request.body.slice(0, REPORT_BODY_LIMIT) } : {};
+      if (response.body.length <= REPORT_BODY_LIMIT && !('body' in requestBody)) return exchange;
+      return {
+        ...exchange,
+        request: { ...request, ...requestBody },
+        response: response.body.length > REPORT_BODY_LIMIT ? { ...response, body: response.body.slice(0, REPORT_BODY_LIMIT), truncated: true } : response,
+      };
+    }),
+  };
 }
 
 const LABEL: Record<Severity, string> = { critical: 'CRITICAL', high: 'HIGH', medium: 'MEDIUM', low: 'LOW', info: 'INFO' };

@@ -102,7 +102,14 @@ export async function runAudit(argv: readonly string[], streams: Streams, versio
     streams.stderr.write(`rampart audit: ${target} could not be reached: ${report.errors[0] ?? 'no response'}.\n`);
     return 3;
   }
-  const rendered = renderReport(report, format, RULES, { color: color && output === undefined && format === 'text' });
+  let rendered: string;
+  try {
+    rendered = renderReport(report, format, RULES, { color: color && output === undefined && format === 'text' });
+  } catch (error) {
+    // The audit ran, but its report could not be written: a tool error, not findings.
+    streams.stderr.write(`rampart audit: the ${format} report could not be rendered: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 3;
+  }
   if (output !== undefined) {
     try {
       writeFileSync(output, rendered);

@@ -162,3 +162,58 @@ describe('the crawl', () => {
     }
   });
 });
+
+describe('what counts as a page', () => {
+  /** Headers a compliant page sends, so that only the findings in question can appear. */
+  const GOOD_HEADERS = {
+    'content-type': 'text/html; charset=utf-8',
+    'content-security-policy': "default-src 'self'; script-src 'nonce-abcdefgh12345678' 'strict-dynamic'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'; report-uri /r",
+    'x-frame-options': 'DENY',
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'strict-origin-when-cross-origin',
+    'x-permitted-cross-domain-policies': 'none',
+    'x-download-options': 'noopen',
+    'x-xss-protection': '0',
+    'permissions-policy': 'camera=()',
+    'cross-origin-opener-policy': 'same-origin',
+    'cross-origin-resource-policy': 'same-origin',
+  };
+
+  async function auditOf(listener: RequestListener): Promise<AuditReport> {
+    const server = createHttpServer(listener);
+    const port = await listenOn(server);
+    try {
+      return await audit(`http://127.0.0.1:${port}/`, { maxRequests: 30, rate: 1000 });
+    } finally {
+      await closeServer(server);
+    }
+  }
+
+  it('a redirect (an nginx-style 301 in text/html, no app headers) gets no page findings', async () => {
+    const report = await auditOf((request, response) => {
+      if (request.url === '/') {
+        response.writeHead(301, { 'content-type': 'text/html', location: '/home', server: 'nginx' });
+        response.end('<html>\r\n<head><title>301 Moved Permanently</title></head>\r\n<body>\r\n<center><h1>301 Moved Permanently</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n');
+        return;
+      }
+      response.writeHead(request.url === '/home' ? 200 : 404, GOOD_HEADERS);
+      response.end('<!doctype html><html><head><title>t</title></head><body><p>hi</p></body></html>');
+    });
+    const pageRules = report.findings.filter((finding) => finding.url === report.target && !/^(?:http|https|hsts)-/.test(finding.ruleId));
+    expect(pageRules.map((finding) => finding.ruleId)).toEqual([]);
+    expect(report.exchanges.some((exchange) => exchange.request.url.endsWith('/home'))).toBe(true);
+  });
+
+  it('a CSP <meta> outside <head> is not enforced: the page has no CSP', async () => {
+    const { 'content-security-policy': _csp, ...headers } = GOOD_HEADERS;
+    const policy = "default-src 'none'; script-src 'nonce-abcdefgh12345678' 'strict-dynamic'; object-src 'none'; base-uri 'none'; form-action 'self'";
+    const report = await auditOf((request, response) => {
+      response.writeHead(request.url === '/' || request.url === '/head' ? 200 : 404, headers);
+      const meta = `<meta http-equiv="Content-Security-Policy" content="${policy}">`;
+      response.end(request.url === '/head' ? `<!doctype html><html><head><title>t</title>${meta}</head><body><p>hi</p></body></html>` : `<!doctype html><html><head><title>t</title></head><body><p>hi</p>${meta}<a href="/head">head</a></body></html>`);
+    });
+    const missing = report.findings.filter((finding) => finding.ruleId === 'csp-missing');
+    expect(missing.map((finding) => new URL(finding.url).pathname)).toContain('/');
+    expect(missing.map((finding) => new URL(finding.url).pathname)).not.toContain('/head');
+  });
+});
