@@ -774,6 +774,18 @@ export class Rampart {
     return this.#withMinimalHeaders(response, facts.secure);
   }
 
+  /**
+   * @internal The headers of rampart's own minimal responses (a 500, a redirect):
+   * `default-src 'none'` and the rest, for an answer a framework writes before any
+   * request of rampart's exists (see `protectUnhooked` in the node adapters).
+   */
+  minimalHeaders(secure: boolean): readonly (readonly [string, string])[] {
+    const entries = secure ? this.#headers.blocks.otherSecure : this.#headers.blocks.otherInsecure;
+    const minimal: [string, string][] = [];
+    for (const { name, value } of entries) if (typeof value === 'string') minimal.push([name, value]);
+    return minimal;
+  }
+
   #withMinimalHeaders(response: Response, secure: boolean): Response {
     const blocks = this.#headers.blocks;
     const entries = secure ? blocks.otherSecure : blocks.otherInsecure;

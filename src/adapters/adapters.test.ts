@@ -4,7 +4,7 @@
  * context in the framework's idiom.
  */
 
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import express from 'express';
@@ -15,6 +15,7 @@ import { RampartError } from '../errors.ts';
 import { html } from '../html/html.ts';
 import { rampart, type RequestContext } from '../rampart.ts';
 import { rampartErrors, rampartExpress, sendHtml as sendExpressHtml } from './express.ts';
+import { protectUnhooked } from './_node/response.ts';
 import { rampartFastify } from './fastify.ts';
 import { rampartFetch } from './fetch.ts';
 import { rampartHono, type RampartVariables } from './hono.ts';
@@ -255,7 +256,56 @@ describe('HTTP/2, not supported yet, fails closed', () => {
   });
 });
 
+describe('a response answered before any hook (protectUnhooked)', () => {
+  it.each([
+    ['an object', (res: ServerResponse) => res.writeHead(200, { 'Content-Security-Policy': "default-src 'self'" })],
+    ['a flat list', (res: ServerResponse) => res.writeHead(200, ['Content-Security-Policy', "default-src 'self'"])],
+    ['setHeader', (res: ServerResponse) => { res.setHeader('content-security-policy', "default-src 'self'"); res.writeHead(200); }],
+  ])('gets the minimal headers it lacks, and keeps its own (set through %s) once', async (_name, write) => {
+    const server = createServer((_req, res) => {
+      protectUnhooked(res, [['Content-Security-Policy', "default-src 'none'"], ['X-Content-Type-Options', 'nosniff']]);
+      write(res);
+      res.end('x');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+      expect(response.headers.get('content-security-policy')).toBe("default-src 'self'");
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    } finally {
+      server.close();
+    }
+  });
+});
+
 describe('Fastify', () => {
+  it('its own answers to a malformed URL (400) and an over-long parameter (414) carry rampart\'s minimal headers', async () => {
+    const app = Fastify();
+    await app.register(rampartFastify(security()));
+    app.get('/p/:id', (request) => ({ id: (request.params as { id: string }).id }));
+    app.get('/page', (request, reply) => reply.type('text/html').send(`<p nonce="${request.rampart.nonce}">x</p>`));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    try {
+      for (const [path, status] of [['/p/%E0%A4%A', 400], [`/p/${'x'.repeat(101)}`, 414]] as const) {
+        const response = await fetch(`${base}${path}`);
+        expect(response.status).toBe(status);
+        expect(response.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
+        expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      }
+      // A routed page is rampart's as before: its nonce, one CSP header, not the minimal set.
+      const page = await fetch(`${base}/page`);
+      expect(page.headers.get('content-security-policy')).toMatch(/script-src 'nonce-/);
+      // A refusal rampart answers itself (a cross-site POST) carries each header once.
+      const refused = await fetch(`${base}/page`, { method: 'POST', headers: { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' } });
+      expect(refused.status).toBe(403);
+      expect(refused.headers.get('content-security-policy')).not.toContain(',');
+      expect(refused.headers.get('x-content-type-options')).toBe('nosniff');
+    } finally {
+      await app.close();
+    }
+  });
+
   it('a 500 carries none of the headers the handler set before it threw (a cookie, a trace)', async () => {
     const app = Fastify();
     await app.register(rampartFastify(security()));

@@ -16,11 +16,12 @@
  * @packageDocumentation
  */
 
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyPluginCallback } from 'fastify';
 import { isRampartError } from '../errors.ts';
 import { RequestContext, type Rampart } from '../rampart.ts';
 import { NodeIncoming } from './_node/incoming.ts';
-import { protectResponse, sendResponse } from './_node/response.ts';
+import { protectResponse, protectUnhooked, sendResponse } from './_node/response.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -41,6 +42,13 @@ export function rampartFastify(security: Rampart): FastifyPluginCallback {
       return;
     }
     app.decorateRequest('rampart', null as unknown as RequestContext);
+    // Fastify answers a malformed URL (400) and an over-long parameter (414) itself,
+    // before any hook runs: those answers get rampart's minimal headers. Every other
+    // response is taken over by the onRequest hook below, whose headers win.
+    const minimal = { plain: security.minimalHeaders(false), tls: security.minimalHeaders(true) };
+    app.server.prependListener('request', function rampartBeforeRouting(request: IncomingMessage, response: ServerResponse) {
+      protectUnhooked(response, (request.socket as { encrypted?: boolean }).encrypted === true ? minimal.tls : minimal.plain);
+    });
     // Fastify answers 415 to a content type it has no parser for; multipart bodies are left
     // unread on \`request.raw\` for rampart/uploads (or a multipart plugin registered before this one).
     if (!app.hasContentTypeParser('multipart/form-data')) {

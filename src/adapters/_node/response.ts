@@ -27,6 +27,8 @@ type HeaderStore = Record<string, [string, HeaderValue]>;
 
 /** The context of each response rampart protects, until its head is written. */
 const PROTECTED = new WeakMap<ServerResponse, RequestContext>();
+/** Responses that may be answered before rampart has a context for them, and the headers they then get. */
+const UNHOOKED = new WeakMap<ServerResponse, readonly (readonly [string, string])[]>();
 let installed = false;
 
 /**
@@ -43,12 +45,31 @@ export function protectResponse(response: ServerResponse, context: RequestContex
   PROTECTED.set(response, context);
 }
 
+/**
+ * For a framework that may answer a request itself before any hook of rampart's runs
+ * (Fastify's 400 for a malformed URL, its 414 for an over-long parameter): until
+ * `protectResponse` takes the response over, its head gets `headers` (rampart's
+ * minimal set, `default-src 'none'` and the rest) wherever it did not set them.
+ */
+export function protectUnhooked(response: ServerResponse, headers: readonly (readonly [string, string])[]): void {
+  if (!installed) installWriteHeadHook();
+  UNHOOKED.set(response, headers);
+}
+
 function installWriteHeadHook(): void {
   installed = true;
   const original = ServerResponse.prototype.writeHead as WriteHead;
   ServerResponse.prototype.writeHead = function rampartWriteHead(this: ServerResponse, statusCode: number, reason?: string | HeadersArgument, headers?: HeadersArgument) {
     const context = PROTECTED.get(this);
-    if (context === undefined) return original.call(this, statusCode, reason, headers);
+    if (context === undefined) {
+      const minimal = UNHOOKED.get(this);
+      if (minimal !== undefined) {
+        UNHOOKED.delete(this);
+        // Headers given to writeHead itself replace these (node sets them after), as they should.
+        for (const [name, value] of minimal) if (!this.hasHeader(name)) this.setHeader(name, value);
+      }
+      return original.call(this, statusCode, reason, headers);
+    }
     // Once: a second writeHead (which node refuses anyway) is not processed twice.
     PROTECTED.delete(this);
     try {
