@@ -256,6 +256,16 @@ describe('HTTP/2, not supported yet, fails closed', () => {
   });
 });
 
+describe('adapter options', () => {
+  it.each([
+    ['rampartFetch', () => rampartFetch(security(), () => new Response('x'), { clientAdress: () => '1.2.3.4' } as never), 'rampartFetch.clientAdress'],
+    ['rampartHono', () => rampartHono(security(), { clientAdress: () => '1.2.3.4' } as never), 'rampartHono.clientAdress'],
+    ['rampartHonoNode', () => rampartHonoNode(security(), { secur: () => true } as never), 'rampartHono.secur'],
+  ])('%s refuses a misspelt option, and names the right one', (_name, build, option) => {
+    expect(build).toThrow(new RegExp(`unknown option "${option.replace('.', '\\.')}"\\. Did you mean`));
+  });
+});
+
 describe('a response answered before any hook (protectUnhooked)', () => {
   it.each([
     ['an object', (res: ServerResponse) => res.writeHead(200, { 'Content-Security-Policy': "default-src 'self'" })],

@@ -17,6 +17,7 @@
  * @packageDocumentation
  */
 
+import { describe, isPlainObject, rejectUnknownKeys } from '../_internal/describe.ts';
 import { RequestContext, type Rampart } from '../rampart.ts';
 import { FetchIncoming } from './_fetch.ts';
 
@@ -50,6 +51,9 @@ export function rampartFetch<Rest extends unknown[] = []>(
   handler: ProtectedFetchHandler<Rest>,
   options: FetchAdapterOptions<Rest> = {},
 ): (request: Request, ...rest: Rest) => Promise<Response> {
+  if (!isPlainObject(options as unknown)) throw new TypeError(`rampart: rampartFetch options: expected an object, got ${describe(options)}.`);
+  // A misspelt clientAddress would put every client in one rate-limit bucket, silently.
+  rejectUnknownKeys(options, ['clientAddress', 'secure'], 'rampartFetch.');
   const { clientAddress, secure } = options;
   return async function rampartFetchHandler(request: Request, ...rest: Rest): Promise<Response> {
     const started = await security.begin(new FetchIncoming(request, clientAddress?.(request, ...rest), secure?.(request, ...rest)));

@@ -18,6 +18,7 @@
 
 import type { Context, MiddlewareHandler } from 'hono';
 import { isRampartError } from '../errors.ts';
+import { describe, isPlainObject, rejectUnknownKeys } from '../_internal/describe.ts';
 import { RequestContext, type Rampart } from '../rampart.ts';
 import { FetchIncoming } from './_fetch.ts';
 import { replaceResponse } from './_hono.ts';
@@ -52,6 +53,8 @@ function nodeServerSecure(c: Context): boolean | undefined {
 
 /** The rampart middleware for Hono. Register it first, before any route. */
 export function rampartHono(security: Rampart, options: HonoAdapterOptions = {}): MiddlewareHandler<{ Variables: RampartVariables }> {
+  if (!isPlainObject(options as unknown)) throw new TypeError(`rampart: rampartHono options: expected an object, got ${describe(options)}.`);
+  rejectUnknownKeys(options, ['clientAddress', 'secure'], 'rampartHono.');
   const clientAddress = options.clientAddress ?? nodeServerAddress;
   const secure = options.secure ?? nodeServerSecure;
   return async function rampartMiddleware(c, next) {

@@ -70,14 +70,14 @@ describe('receiving reports', () => {
   it('logs through the logger by default', async () => {
     const warnings: string[] = [];
     const reports = compileReports(undefined, (message) => warnings.push(message), () => 0)!;
-    await reports.receive(post(JSON.stringify(legacy)), undefined);
+    await reports.receive(post(JSON.stringify(legacy)), '1.2.3.4');
     expect(warnings).toEqual(['rampart: CSP violation of script-src-elem: blocked inline on https://app.example/page (https://app.example/page:12)']);
   });
 
   it('survives a sink that throws', async () => {
     const warnings: string[] = [];
     const reports = compileReports({ sink: () => { throw new Error('disk full'); } }, (message) => warnings.push(message), () => 0)!;
-    expect((await reports.receive(post(JSON.stringify(legacy)), undefined)).status).toBe(204);
+    expect((await reports.receive(post(JSON.stringify(legacy)), '1.2.3.4')).status).toBe(204);
     expect(warnings).toEqual(['rampart: reports.sink threw: disk full']);
   });
 });
@@ -165,6 +165,14 @@ describe('flood control', () => {
     clock.now += 600_001;
     await reports.receive(post(JSON.stringify(legacy)), '10.0.0.1');
     expect(violations).toHaveLength(2);
+  });
+
+  it('says once that reports without a client address share one rate limit', async () => {
+    const { reports, warnings } = receiver();
+    await reports.receive(post(JSON.stringify(legacy)), '1.2.3.4');
+    expect(warnings).toEqual([]);
+    for (let round = 0; round < 3; round++) await reports.receive(post(JSON.stringify(legacy)), undefined);
+    expect(warnings).toEqual([expect.stringContaining("without the client's address")]);
   });
 
   it('can turn the rate limit off', async () => {

@@ -160,6 +160,7 @@ export function compileReports(
   if (typeof sink !== 'function') throw new TypeError(`rampart: reports.sink: expected a function, got ${describe(sink)}.`);
 
   const windows = new Map<string, { start: number; count: number }>();
+  let warnedWithoutAddress = false;
   const seen = new Map<string, number>();
 
   /** The client's window now (a new one when the last has passed). */
@@ -213,6 +214,10 @@ export function compileReports(
       const mediaType = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
       if (mediaType !== 'application/csp-report' && mediaType !== 'application/reports+json' && mediaType !== 'application/json') {
         return refuse('csp_report_media_type');
+      }
+      if (clientAddress === undefined && rate !== false && !warnedWithoutAddress) {
+        warnedWithoutAddress = true;
+        warn("rampart: a CSP report came without the client's address, so every such client shares one rate limit and one of them can spend it for all; pass clientAddress to rampartFetch or rampartHono.");
       }
       // Refused before the body is read once the window is spent.
       if (rate !== false && windowOf(clientAddress).count >= rateMax) return refuse('csp_report_rate_limited');
