@@ -6,6 +6,7 @@
 import { encodeNonce } from './_internal/base64.ts';
 import { describe, isPlainObject, rejectUnknownKeys } from './_internal/describe.ts';
 import { environmentVariable } from './_internal/environment.ts';
+import { isTokenCharacter, skipSpaces } from './_internal/http-syntax.ts';
 import { fillRandom } from './_internal/random.ts';
 import { errorResponse, isRampartError, RampartError } from './errors.ts';
 import {
@@ -398,31 +399,31 @@ function forbidsSharedStorage(value: string, privateCounts: boolean): boolean {
   let position = 0;
   // #element = [ element ] *( OWS "," OWS [ element ] ), element = token [ "=" ( token / quoted-string ) ]
   while (position < length) {
-    position = skipListSpaces(value, position);
+    position = skipSpaces(value, position);
     if (position === length) break;
     if (value.charCodeAt(position) === 0x2c) {
       position++;
       continue;
     }
     const nameStart = position;
-    while (position < length && isDirectiveCharacter(value.charCodeAt(position))) position++;
+    while (position < length && isTokenCharacter(value.charCodeAt(position))) position++;
     if (position === nameStart) return false;
     const name = value.slice(nameStart, position).toLowerCase();
     let qualified = false;
-    position = skipListSpaces(value, position);
+    position = skipSpaces(value, position);
     if (value.charCodeAt(position) === 0x3d) {
       qualified = true;
-      position = skipListSpaces(value, position + 1);
+      position = skipSpaces(value, position + 1);
       if (value.charCodeAt(position) === 0x22) {
         const close = value.indexOf('"', position + 1);
         if (close === -1 || value.slice(position + 1, close).includes('\\')) return false;
         position = close + 1;
       } else {
         const start = position;
-        while (position < length && isDirectiveCharacter(value.charCodeAt(position))) position++;
+        while (position < length && isTokenCharacter(value.charCodeAt(position))) position++;
         if (position === start) return false;
       }
-      position = skipListSpaces(value, position);
+      position = skipSpaces(value, position);
     }
     if (position < length && value.charCodeAt(position) !== 0x2c) return false;
     if (name === 'no-store' && !qualified) noStore = true;
@@ -430,16 +431,6 @@ function forbidsSharedStorage(value: string, privateCounts: boolean): boolean {
     else if (name === 'public' || name === 's-maxage') sharedAllowed = true;
   }
   return noStore || (privateCounts && isPrivate && !sharedAllowed);
-}
-
-/** RFC 9110 `tchar`. */
-function isDirectiveCharacter(code: number): boolean {
-  return (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a) || (code >= 0x30 && code <= 0x39) || (code < 0x7f && "!#$%&'*+-.^_`|~".includes(String.fromCharCode(code)));
-}
-
-function skipListSpaces(text: string, from: number): number {
-  while (from < text.length && (text.charCodeAt(from) === 0x20 || text.charCodeAt(from) === 0x09)) from++;
-  return from;
 }
 
 /**

@@ -6,6 +6,8 @@
  * the parser will.
  */
 
+import { skipSpaces, trimSpaces } from './http-syntax.ts';
+
 /** What a part's headers say. */
 export interface PartHeaders {
   /** The `name` of its `Content-Disposition: form-data`. */
@@ -105,22 +107,4 @@ function decodeExtended(value: string): string {
   } catch {
     return value;
   }
-}
-
-/** Strips spaces and tabs only (RFC 9110 OWS), not every Unicode space as `trim` does. */
-export function trimSpaces(text: string): string {
-  const start = skipSpaces(text, 0);
-  let end = text.length;
-  while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
-  return start === 0 && end === text.length ? text : text.slice(start, end);
-}
-
-/** The index of the first character at or after `from` that is not a space or tab. */
-export function skipSpaces(text: string, from: number): number {
-  while (from < text.length && isSpace(text.charCodeAt(from))) from++;
-  return from;
-}
-
-function isSpace(code: number): boolean {
-  return code === 0x20 || code === 0x09;
 }

@@ -19,7 +19,8 @@
  * What is read is handed back to the application unchanged (see `IncomingRequest.peekBody`).
  */
 
-import { readPartHeaders, skipSpaces } from '../_internal/part-headers.ts';
+import { isTokenCharacter, skipSpaces } from '../_internal/http-syntax.ts';
+import { readPartHeaders } from '../_internal/part-headers.ts';
 
 /** Where the token search ended. */
 export type FormToken =
@@ -107,17 +108,6 @@ function boundaryParameter(value: string, position: number): string | undefined 
 const SEMICOLON = 0x3b;
 const EQUALS = 0x3d;
 const QUOTE = 0x22;
-
-/** RFC 9110 `tchar`, by character code. */
-const TOKEN_CHARACTERS = ((): Uint8Array => {
-  const table = new Uint8Array(128);
-  for (const character of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") table[character.charCodeAt(0)] = 1;
-  return table;
-})();
-
-function isTokenCharacter(code: number): boolean {
-  return code < 128 && TOKEN_CHARACTERS[code] === 1;
-}
 
 /** A visible ASCII character that does not end or open anything: not `;`, `"` or `\`. */
 function isUnquotedCharacter(code: number): boolean {
